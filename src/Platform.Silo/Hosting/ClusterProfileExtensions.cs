@@ -1,0 +1,129 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.Storage;
+using Platform.Hosting;
+using Platform.Silo.Health;
+using Platform.Silo.Storage;
+
+namespace Platform.Silo.Hosting;
+
+/// <summary>Wires the Orleans providers of the configured profile. The profile is configuration, never a code fork.</summary>
+public static class ClusterProfileExtensions
+{
+    public static ISiloBuilder AddPlatformCluster(this ISiloBuilder silo, PlatformOptions options)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        silo.Configure<ClusterMembershipOptions>(TuneMembership);
+        silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        silo.AddReminders();
+
+        if (options.UsesAzure)
+        {
+            silo.AddAzureProfile(options);
+        }
+        else
+        {
+            silo.AddEmbeddedProfile(options);
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// Declares a dead silo in about two seconds instead of the default fifteen: probes every
+    /// half second, three misses, and one vote suffices when only one other silo is left.
+    /// </summary>
+    public static void TuneMembership(ClusterMembershipOptions o)
+    {
+        o.ProbeTimeout = TimeSpan.FromMilliseconds(500);
+        o.NumMissedProbesLimit = 3;
+        o.NumProbedSilos = 3;
+        o.NumVotesForDeathDeclaration = 2;
+        o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
+        o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30);
+    }
+
+    private static void AddEmbeddedProfile(this ISiloBuilder silo, PlatformOptions options)
+    {
+        silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
+        silo.Services.AddSingleton(new SqliteDatabase(options.DataDirectory));
+        silo.Services.AddGrainStorage(PlatformStorage.Default, CreateSqliteStorage);
+        silo.Services.AddGrainStorage(PlatformStorage.PubSub, CreateSqliteStorage);
+        silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
+        silo.Services.AddSingleton<IStorageProbe, SqliteStorageProbe>();
+        silo.AddMemoryStreams(PlatformStorage.Streams);
+    }
+
+    private static SqliteGrainStorage CreateSqliteStorage(IServiceProvider services, string name) =>
+        ActivatorUtilities.CreateInstance<SqliteGrainStorage>(services, name);
+
+    private static void AddAzureProfile(this ISiloBuilder silo, PlatformOptions options)
+    {
+        var connectionString = options.Azure.ConnectionString!;
+        var tables = new TableServiceClient(connectionString);
+
+        silo.UseAzureStorageClustering(o => o.TableServiceClient = tables);
+        if (options.Cluster.AdvertisedAddress is { Length: > 0 } address)
+        {
+            silo.ConfigureEndpoints(IPAddress.Parse(address), options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            silo.ConfigureEndpoints(options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+
+        if (options.Azure.GrainStorage == "blob")
+        {
+            var blobs = new BlobServiceClient(connectionString);
+            silo.AddAzureBlobGrainStorage(PlatformStorage.Default, o =>
+            {
+                o.BlobServiceClient = blobs;
+                o.ContainerName = "platform-grain-state";
+            });
+        }
+        else
+        {
+            silo.AddAzureTableGrainStorage(PlatformStorage.Default, o =>
+            {
+                o.TableServiceClient = tables;
+                o.TableName = "PlatformGrainState";
+            });
+        }
+
+        silo.AddAzureTableGrainStorage(PlatformStorage.PubSub, o =>
+        {
+            o.TableServiceClient = tables;
+            o.TableName = "PlatformPubSub";
+        });
+        silo.UseAzureTableReminderService(o =>
+        {
+            o.TableServiceClient = tables;
+            o.TableName = "PlatformReminders";
+        });
+
+        var queues = new QueueServiceClient(connectionString);
+        var queueNames = Enumerable.Range(0, options.Azure.QueueCount).Select(i => $"{PlatformStorage.Streams}-{i}").ToList();
+        silo.AddAzureQueueStreams(PlatformStorage.Streams, (OptionsBuilder<AzureQueueOptions> o) => o.Configure(q =>
+        {
+            q.QueueServiceClient = queues;
+            q.QueueNames = queueNames;
+        }));
+
+        silo.Services.AddSingleton(tables);
+        silo.Services.AddSingleton<IStorageProbe, AzureTableStorageProbe>();
+        if (options.UsesKubernetes)
+        {
+            silo.UseKubernetesHosting();
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
+using Platform.Silo.Health;
+using Scalar.AspNetCore;
+
+namespace Platform.Silo.Hosting;
+
+/// <summary>The host's composition root: <c>AddPlatform</c> registers everything, <c>MapPlatform</c> maps every endpoint.</summary>
+public static class PlatformHostingExtensions
+{
+    /// <summary>The URL the platform serves on when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    public static WebApplicationBuilder AddPlatform(this WebApplicationBuilder builder)
+    {
+        var options = ReadValidatedOptions(builder.Configuration);
+
+        if (string.IsNullOrEmpty(builder.Configuration["urls"])
+            && string.IsNullOrEmpty(builder.Configuration["http_ports"])
+            && !builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Services.AddOptions<PlatformOptions>().Bind(builder.Configuration.GetSection(PlatformOptions.SectionName)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PlatformOptions>, PlatformOptionsValidator>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds));
+
+        builder.UseOrleans(silo =>
+        {
+            silo.AddPlatformCluster(options);
+            silo.AddDashboard();
+        });
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddPlatformHealthChecks();
+        return builder;
+    }
+
+    public static WebApplication MapPlatform(this WebApplication app)
+    {
+        app.UseStatusCodePages();
+        app.MapPlatformHealthChecks();
+        app.MapOpenApi();
+        app.MapScalarApiReference("/api-reference");
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        return app;
+    }
+
+    /// <summary>
+    /// Binds and validates the <c>Platform</c> section before the host is built: the profile decides
+    /// which Orleans providers get registered, so a bad value must stop us here, with a readable message.
+    /// </summary>
+    public static PlatformOptions ReadValidatedOptions(IConfiguration configuration)
+    {
+        var options = new PlatformOptions();
+        try
+        {
+            configuration.GetSection(PlatformOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key and the value it could not convert.
+            throw new PlatformConfigurationException($"Invalid setting: {ex.Message}");
+        }
+
+        var result = new PlatformOptionsValidator().Validate(null, options);
+        if (result.Failed)
+        {
+            throw new PlatformConfigurationException(string.Join(Environment.NewLine, result.Failures));
+        }
+
+        return options;
+    }
+}

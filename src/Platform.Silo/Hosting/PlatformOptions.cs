@@ -1,0 +1,76 @@
+namespace Platform.Silo.Hosting;
+
+/// <summary>Settings under <c>Platform</c>; every one can come from appsettings, environment or command line.</summary>
+public sealed class PlatformOptions
+{
+    public const string SectionName = "Platform";
+
+    /// <summary><c>Platform:Profile</c>: <c>embedded</c> (default), <c>azure</c> or <c>kubernetes</c> (azure plus Kubernetes hosting).</summary>
+    public string Profile { get; set; } = PlatformProfiles.Embedded;
+
+    /// <summary><c>Platform:DataDirectory</c>: where the embedded profile keeps its SQLite file. Default <c>./data</c>.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary><c>Platform:ClusterId</c>: silos with the same id form one cluster. Default <c>platform</c>.</summary>
+    public string ClusterId { get; set; } = "platform";
+
+    /// <summary><c>Platform:ServiceId</c>: stable across deployments; keys stored state. Default <c>platform</c>.</summary>
+    public string ServiceId { get; set; } = "platform";
+
+    /// <summary><c>Platform:ShutdownTimeoutSeconds</c>: how long SIGTERM waits for in-flight requests and the silo to leave. Default 30.</summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
+
+    public ClusterEndpointOptions Cluster { get; set; } = new();
+
+    public AzureProfileOptions Azure { get; set; } = new();
+
+    public KubernetesProfileOptions Kubernetes { get; set; } = new();
+
+    /// <summary>True when the Azure Storage providers back the cluster (profiles <c>azure</c> and <c>kubernetes</c>).</summary>
+    public bool UsesAzure =>
+        string.Equals(Profile, PlatformProfiles.Azure, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(Profile, PlatformProfiles.Kubernetes, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True when Orleans' Kubernetes hosting is switched on.</summary>
+    public bool UsesKubernetes =>
+        Kubernetes.Enabled || string.Equals(Profile, PlatformProfiles.Kubernetes, StringComparison.OrdinalIgnoreCase);
+}
+
+public static class PlatformProfiles
+{
+    public const string Embedded = "embedded";
+    public const string Azure = "azure";
+    public const string Kubernetes = "kubernetes";
+
+    public static readonly IReadOnlyList<string> All = [Embedded, Azure, Kubernetes];
+}
+
+public sealed class ClusterEndpointOptions
+{
+    /// <summary><c>Platform:Cluster:SiloPort</c>: silo-to-silo port. Default 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary><c>Platform:Cluster:GatewayPort</c>: Orleans client gateway port. Default 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary><c>Platform:Cluster:AdvertisedAddress</c>: IP other silos reach this one on (azure profile). Default: the host's address.</summary>
+    public string? AdvertisedAddress { get; set; }
+}
+
+public sealed class AzureProfileOptions
+{
+    /// <summary><c>Platform:Azure:ConnectionString</c>: the one Azure Storage connection string (tables, blobs, queues). Required for azure.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary><c>Platform:Azure:GrainStorage</c>: <c>table</c> (default) or <c>blob</c>.</summary>
+    public string GrainStorage { get; set; } = "table";
+
+    /// <summary><c>Platform:Azure:QueueCount</c>: Azure queues behind the stream provider. Default 4.</summary>
+    public int QueueCount { get; set; } = 4;
+}
+
+public sealed class KubernetesProfileOptions
+{
+    /// <summary><c>Platform:Kubernetes:Enabled</c>: use Orleans' Kubernetes hosting on top of azure. Default false.</summary>
+    public bool Enabled { get; set; }
+}

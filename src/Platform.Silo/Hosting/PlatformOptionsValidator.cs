@@ -1,0 +1,122 @@
+using System.Net;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+
+namespace Platform.Silo.Hosting;
+
+/// <summary>
+/// Validates <see cref="PlatformOptions"/> before anything starts. Each failure names the
+/// setting to fix, so a wrong value stops the process with one readable line.
+/// </summary>
+public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PlatformOptions options)
+    {
+        var failures = new List<string>();
+        if (!PlatformProfiles.All.Contains(options.Profile, StringComparer.OrdinalIgnoreCase))
+        {
+            failures.Add($"Platform:Profile '{options.Profile}' is not a profile; use one of: {string.Join(", ", PlatformProfiles.All)}.");
+            return ValidateOptionsResult.Fail(failures);
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId))
+        {
+            failures.Add("Platform:ClusterId must not be empty.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            failures.Add("Platform:ServiceId must not be empty.");
+        }
+
+        if (options.ShutdownTimeoutSeconds is < 1 or > 3600)
+        {
+            failures.Add($"Platform:ShutdownTimeoutSeconds must be between 1 and 3600 (was {options.ShutdownTimeoutSeconds}).");
+        }
+
+        ValidatePort(failures, "Platform:Cluster:SiloPort", options.Cluster.SiloPort);
+        ValidatePort(failures, "Platform:Cluster:GatewayPort", options.Cluster.GatewayPort);
+        if (options.Cluster.AdvertisedAddress is { Length: > 0 } address && !IPAddress.TryParse(address, out _))
+        {
+            failures.Add($"Platform:Cluster:AdvertisedAddress '{address}' is not an IP address.");
+        }
+
+        if (options.UsesAzure)
+        {
+            ValidateAzure(failures, options.Azure);
+        }
+        else
+        {
+            if (options.UsesKubernetes)
+            {
+                failures.Add("Platform:Kubernetes:Enabled requires Platform:Profile 'azure' (Kubernetes hosting runs on Azure Storage clustering).");
+            }
+
+            ValidateDataDirectory(failures, options.DataDirectory);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidatePort(List<string> failures, string setting, int port)
+    {
+        if (port is < 1 or > 65535)
+        {
+            failures.Add($"{setting} must be a TCP port between 1 and 65535 (was {port}).");
+        }
+    }
+
+    private static void ValidateAzure(List<string> failures, AzureProfileOptions azure)
+    {
+        if (string.IsNullOrWhiteSpace(azure.ConnectionString))
+        {
+            failures.Add("Platform:Azure:ConnectionString is required for the azure profile (environment: Platform__Azure__ConnectionString).");
+        }
+        else
+        {
+            try
+            {
+                _ = new TableServiceClient(azure.ConnectionString);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+            {
+                failures.Add($"Platform:Azure:ConnectionString is not a valid Azure Storage connection string ({ex.Message.TrimEnd('.')}).");
+            }
+        }
+
+        if (azure.GrainStorage is not ("table" or "blob"))
+        {
+            failures.Add($"Platform:Azure:GrainStorage '{azure.GrainStorage}' must be 'table' or 'blob'.");
+        }
+
+        if (azure.QueueCount is < 1 or > 64)
+        {
+            failures.Add($"Platform:Azure:QueueCount must be between 1 and 64 (was {azure.QueueCount}).");
+        }
+    }
+
+    private static void ValidateDataDirectory(List<string> failures, string dataDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(dataDirectory))
+        {
+            failures.Add("Platform:DataDirectory must not be empty.");
+            return;
+        }
+
+        var full = Path.GetFullPath(dataDirectory);
+        try
+        {
+            Directory.CreateDirectory(full);
+            var probe = Path.Combine(full, $".write-probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            failures.Add($"Platform:DataDirectory '{full}' is not writable ({ex.Message.TrimEnd('.')}).");
+        }
+    }
+}
+
+/// <summary>Thrown when the configuration cannot start the platform; its message is the whole story.</summary>
+public sealed class PlatformConfigurationException(string message) : Exception(message);
