@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
+using Platform.Silo.Apis;
+using Platform.Silo.Auth;
+using Platform.Silo.Http;
 using Platform.Silo.Health;
 using Scalar.AspNetCore;
 
@@ -32,6 +35,10 @@ public static class PlatformHostingExtensions
             silo.AddDashboard();
         });
 
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddPlatformBootstrap();
+        builder.Services.AddPlatformAuth();
+        builder.Services.AddPlatformRequestPipeline();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddPlatformHealthChecks();
@@ -40,11 +47,15 @@ public static class PlatformHostingExtensions
 
     public static WebApplication MapPlatform(this WebApplication app)
     {
-        app.UseStatusCodePages();
+        app.UsePlatformRequestPipeline();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapPlatformHealthChecks();
         app.MapOpenApi();
         app.MapScalarApiReference("/api-reference");
-        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
+        app.MapTenantsApi();
+        app.MapGatewayApi();
         return app;
     }
 

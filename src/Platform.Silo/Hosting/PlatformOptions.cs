@@ -26,6 +26,8 @@ public sealed class PlatformOptions
 
     public KubernetesProfileOptions Kubernetes { get; set; } = new();
 
+    public BootstrapOptions Bootstrap { get; set; } = new();
+
     /// <summary>True when the Azure Storage providers back the cluster (profiles <c>azure</c> and <c>kubernetes</c>).</summary>
     public bool UsesAzure =>
         string.Equals(Profile, PlatformProfiles.Azure, StringComparison.OrdinalIgnoreCase)
@@ -73,4 +75,16 @@ public sealed class KubernetesProfileOptions
 {
     /// <summary><c>Platform:Kubernetes:Enabled</c>: use Orleans' Kubernetes hosting on top of azure. Default false.</summary>
     public bool Enabled { get; set; }
+}
+
+public sealed class BootstrapOptions
+{
+    /// <summary><c>Platform:Bootstrap:AdminKey</c>: the first admin key (32+ characters). Default: generated and printed once.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary><c>Platform:Bootstrap:DemoClientKey</c>: the demo tenant's client key (32+ characters). Default: generated and printed once.</summary>
+    public string? DemoClientKey { get; set; }
+
+    /// <summary><c>Platform:Bootstrap:CreateDemoTenant</c>: create the <c>demo</c> tenant on first start. Default: true on the embedded profile only.</summary>
+    public bool? CreateDemoTenant { get; set; }
 }

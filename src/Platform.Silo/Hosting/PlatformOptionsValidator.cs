@@ -1,6 +1,7 @@
 using System.Net;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
+using Platform.Tenants;
 
 namespace Platform.Silo.Hosting;
 
@@ -41,6 +42,13 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
             failures.Add($"Platform:Cluster:AdvertisedAddress '{address}' is not an IP address.");
         }
 
+        ValidateBootstrapKey(failures, "Platform:Bootstrap:AdminKey", "Platform__Bootstrap__AdminKey", options.Bootstrap.AdminKey);
+        ValidateBootstrapKey(failures, "Platform:Bootstrap:DemoClientKey", "Platform__Bootstrap__DemoClientKey", options.Bootstrap.DemoClientKey);
+        if (options.Bootstrap.AdminKey is { Length: > 0 } && options.Bootstrap.AdminKey == options.Bootstrap.DemoClientKey)
+        {
+            failures.Add("Platform:Bootstrap:DemoClientKey must differ from Platform:Bootstrap:AdminKey.");
+        }
+
         if (options.UsesAzure)
         {
             ValidateAzure(failures, options.Azure);
@@ -56,6 +64,14 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateBootstrapKey(List<string> failures, string setting, string environment, string? key)
+    {
+        if (key is not null && (key.Length < ApiKeySecret.MinimumConfiguredLength || key.Any(char.IsWhiteSpace)))
+        {
+            failures.Add($"{setting} (environment {environment}) must be at least {ApiKeySecret.MinimumConfiguredLength} characters without spaces (was {key.Length}).");
+        }
     }
 
     private static void ValidatePort(List<string> failures, string setting, int port)

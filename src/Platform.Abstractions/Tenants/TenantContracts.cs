@@ -1,0 +1,83 @@
+namespace Platform.Tenants;
+
+/// <summary>Who performs an action: the authenticated key, its tenant and role, and the request it came with.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Tenants.Actor")]
+public sealed record Actor(
+    [property: Id(0)] string KeyId,
+    [property: Id(1)] string TenantId,
+    [property: Id(2)] Role Role,
+    [property: Id(3)] string RequestId)
+{
+    /// <summary>The platform itself (bootstrap).</summary>
+    public static Actor System(string requestId) => new("system", TenantIds.System, Role.Admin, requestId);
+}
+
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Tenants.TenantSettings")]
+public sealed record TenantSettings(
+    [property: Id(0)] string DisplayName,
+    [property: Id(1)] bool AllowDirectModelAccess = true);
+
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Tenants.TenantInfo")]
+public sealed record TenantInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] TenantSettings Settings,
+    [property: Id(2)] bool Disabled,
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] DateTimeOffset UpdatedAt);
+
+/// <summary>An API key as stored: the secret itself is never kept, only its SHA-256.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Tenants.ApiKeyInfo")]
+public sealed record ApiKeyInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string TenantId,
+    [property: Id(2)] string Name,
+    [property: Id(3)] Role Role,
+    [property: Id(4)] string Prefix,
+    [property: Id(5)] DateTimeOffset CreatedAt,
+    [property: Id(6)] DateTimeOffset? ExpiresAt,
+    [property: Id(7)] DateTimeOffset? RevokedAt,
+    [property: Id(8)] string CreatedBy)
+{
+    public bool IsUsableAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
+}
+
+/// <summary>A key just created: the only time its secret is seen.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Tenants.CreatedApiKey")]
+public sealed record CreatedApiKey(
+    [property: Id(0)] ApiKeyInfo Key,
+    [property: Id(1)] string Secret);
+
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Tenants.NewApiKey")]
+public sealed record NewApiKey(
+    [property: Id(0)] string Name,
+    [property: Id(1)] Role Role,
+    [property: Id(2)] DateTimeOffset? ExpiresAt,
+    [property: Id(3)] string? Secret = null);
+
+public static class TenantIds
+{
+    /// <summary>The tenant that holds the platform administrators' keys.</summary>
+    public const string System = "system";
+
+    /// <summary>The demo tenant the embedded profile creates on first start.</summary>
+    public const string Demo = "demo";
+
+    /// <summary>Lowercase letters, digits and hyphens, 2 to 63 characters, starting with a letter.</summary>
+    public static bool IsValid(string? id) =>
+        id is { Length: >= 2 and <= 63 }
+        && char.IsAsciiLetterLower(id[0])
+        && id[^1] != '-'
+        && id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+}

@@ -1,0 +1,19 @@
+using Platform.Hosting;
+
+namespace Platform.Tenants;
+
+public sealed class TenantDirectoryGrain(
+    [PersistentState("tenants", PlatformStorage.Default)] IPersistentState<TenantDirectoryState> state) : Grain, ITenantDirectoryGrain
+{
+    public const string Key = "all";
+
+    public async Task AddAsync(string tenantId)
+    {
+        if (state.State.TenantIds.Add(tenantId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.TenantIds]);
+}

@@ -1,0 +1,179 @@
+using Platform.Hosting;
+
+namespace Platform.Tenants;
+
+public sealed class TenantGrain(
+    [PersistentState("tenant", PlatformStorage.Default)] IPersistentState<TenantGrainState> state,
+    TimeProvider time) : Grain, ITenantGrain
+{
+    private string TenantId => this.GetPrimaryKeyString();
+
+    public async Task<TenantInfo> CreateAsync(TenantSettings settings, Actor actor)
+    {
+        if (!TenantIds.IsValid(TenantId))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "Tenant id must be 2-63 lowercase letters, digits or hyphens, starting with a letter.", "id");
+        }
+
+        ValidateSettings(settings);
+        if (state.State.Tenant is not null)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"Tenant '{TenantId}' already exists.", "id");
+        }
+
+        var now = time.GetUtcNow();
+        state.State.Tenant = new TenantInfo(TenantId, settings, Disabled: false, now, now);
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<ITenantDirectoryGrain>(TenantDirectoryGrain.Key).AddAsync(TenantId);
+        await AuditAsync(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(state.State.Tenant));
+        return state.State.Tenant;
+    }
+
+    public Task<TenantInfo?> GetAsync() => Task.FromResult(state.State.Tenant);
+
+    public async Task<TenantInfo> UpdateAsync(TenantSettings settings, Actor actor)
+    {
+        var tenant = Require();
+        ValidateSettings(settings);
+        var updated = tenant with { Settings = settings, UpdatedAt = time.GetUtcNow() };
+        state.State.Tenant = updated;
+        await state.WriteStateAsync();
+        await AuditAsync(actor, "tenant.update", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
+        return updated;
+    }
+
+    public async Task<TenantInfo> SetDisabledAsync(bool disabled, Actor actor)
+    {
+        var tenant = Require();
+        if (tenant.Id == TenantIds.System && disabled)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "The system tenant holds the administrators' keys and cannot be disabled.");
+        }
+
+        if (tenant.Disabled == disabled)
+        {
+            return tenant;
+        }
+
+        var updated = tenant with { Disabled = disabled, UpdatedAt = time.GetUtcNow() };
+        state.State.Tenant = updated;
+        await state.WriteStateAsync();
+        await AuditAsync(actor, disabled ? "tenant.disable" : "tenant.enable", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
+        return updated;
+    }
+
+    public async Task<CreatedApiKey> CreateKeyAsync(NewApiKey request, Actor actor)
+    {
+        Require();
+        ValidateNewKey(request);
+        var created = await IssueKeyAsync(request, actor);
+        await AuditAsync(actor, "key.create", $"key/{created.Key.Id}", before: null, after: Describe(created.Key));
+        return created;
+    }
+
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
+    {
+        Require();
+        var keys = await Task.WhenAll(state.State.Keys.Values.Select(hash => GrainFactory.GetGrain<IApiKeyGrain>(hash).GetAsync()));
+        return [.. keys.OfType<ApiKeyInfo>().OrderBy(k => k.CreatedAt)];
+    }
+
+    public async Task<ApiKeyInfo> RevokeKeyAsync(string keyId, Actor actor)
+    {
+        var before = await GetKeyAsync(keyId);
+        var after = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
+        if (before.RevokedAt is null)
+        {
+            await AuditAsync(actor, "key.revoke", $"key/{keyId}", Describe(before), Describe(after));
+        }
+
+        return after;
+    }
+
+    public async Task<CreatedApiKey> RotateKeyAsync(string keyId, Actor actor)
+    {
+        var old = await GetKeyAsync(keyId);
+        if (old.RevokedAt is not null)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"Key '{keyId}' is revoked; create a new key instead.");
+        }
+
+        var created = await IssueKeyAsync(new NewApiKey(old.Name, old.Role, old.ExpiresAt), actor);
+        var revoked = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
+        await AuditAsync(actor, "key.rotate", $"key/{keyId}", Describe(revoked), Describe(created.Key));
+        return created;
+    }
+
+    private async Task<CreatedApiKey> IssueKeyAsync(NewApiKey request, Actor actor)
+    {
+        var secret = request.Secret ?? ApiKeySecret.Generate();
+        var hash = ApiKeySecret.Hash(secret);
+        var info = new ApiKeyInfo(
+            ApiKeySecret.IdFromHash(hash),
+            TenantId,
+            request.Name,
+            request.Role,
+            ApiKeySecret.DisplayPrefix(secret),
+            time.GetUtcNow(),
+            request.ExpiresAt,
+            RevokedAt: null,
+            CreatedBy: actor.KeyId);
+
+        // The key grain first: if the index write below fails, the key exists but is unlisted and
+        // unusable by nobody (its secret was never shown); the reverse order could list a key that never worked.
+        await GrainFactory.GetGrain<IApiKeyGrain>(hash).CreateAsync(info);
+        state.State.Keys[info.Id] = hash;
+        await state.WriteStateAsync();
+        return new CreatedApiKey(info, secret);
+    }
+
+    private async Task<ApiKeyInfo> GetKeyAsync(string keyId)
+    {
+        Require();
+        if (!state.State.Keys.TryGetValue(keyId, out var hash)
+            || await GrainFactory.GetGrain<IApiKeyGrain>(hash).GetAsync() is not { } key)
+        {
+            throw PlatformException.NotFound($"Key '{keyId}'");
+        }
+
+        return key;
+    }
+
+    private TenantInfo Require() =>
+        state.State.Tenant ?? throw PlatformException.NotFound($"Tenant '{TenantId}'");
+
+    private void ValidateNewKey(NewApiKey request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "Key name must be 1-100 characters.", "name");
+        }
+
+        if (request.Role == Role.Admin && TenantId != TenantIds.System)
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"Admin keys belong to the '{TenantIds.System}' tenant only.", "role");
+        }
+
+        if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+        {
+            throw new PlatformException(ErrorKind.Invalid, "expiresAt must be in the future.", "expiresAt");
+        }
+    }
+
+    private static void ValidateSettings(TenantSettings settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings.DisplayName) || settings.DisplayName.Length > 200)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "displayName must be 1-200 characters.", "displayName");
+        }
+    }
+
+    private Task<AuditEntry> AuditAsync(Actor actor, string action, string target, string? before, string? after) =>
+        GrainFactory.GetGrain<IAuditLogGrain>(TenantId).AppendAsync(new AuditRecord(actor, action, target, before, after));
+
+    private static string Describe(TenantInfo t) =>
+        $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}";
+
+    private static string Describe(ApiKeyInfo k) =>
+        $"id={k.Id}; name={k.Name}; role={k.Role.ToName()}; expiresAt={k.ExpiresAt?.ToString("O") ?? "never"}; revoked={k.RevokedAt is not null}";
+}

@@ -1,0 +1,202 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Silo.Auth;
+using Platform.Tenants;
+
+namespace Platform.Silo.Apis;
+
+/// <summary>Tenants, their API keys and their audit log: <c>/api/v1/tenants</c>.</summary>
+public static class TenantsApi
+{
+    public static RouteGroupBuilder MapTenantsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").WithTags("Tenants").RequireAuthorization();
+
+        api.MapGet("/me", GetMe).RequireRoles(Role.Owner, Role.Operator, Role.Developer, Role.Viewer)
+            .WithSummary("The calling key: its id, tenant and role.");
+
+        var tenants = api.MapGroup("/tenants");
+        tenants.MapPost("/", CreateTenant).RequireRoles(Role.Admin).WithSummary("Create a tenant (admin).");
+        tenants.MapGet("/", ListTenants).RequireRoles(Role.Admin).WithSummary("List tenants (admin).");
+        tenants.MapGet("/{tenant}", GetTenant).RequireRoles(Role.Owner, Role.Operator, Role.Developer, Role.Viewer)
+            .WithSummary("Read a tenant.");
+        tenants.MapPatch("/{tenant}", UpdateTenant).RequireRoles(Role.Owner).WithSummary("Update a tenant's settings.");
+        tenants.MapPost("/{tenant}/disable", DisableTenant).RequireRoles(Role.Admin)
+            .WithSummary("Disable a tenant: its keys stop working on every silo within a second.");
+        tenants.MapPost("/{tenant}/enable", EnableTenant).RequireRoles(Role.Admin).WithSummary("Enable a disabled tenant.");
+
+        tenants.MapGet("/{tenant}/keys", ListKeys).RequireRoles(Role.Owner).WithSummary("List API keys (never their secrets).");
+        tenants.MapPost("/{tenant}/keys", CreateKey).RequireRoles(Role.Owner)
+            .WithSummary("Create an API key; the secret is in this response only.");
+        tenants.MapDelete("/{tenant}/keys/{keyId}", RevokeKey).RequireRoles(Role.Owner)
+            .WithSummary("Revoke an API key on every silo within a second.");
+        tenants.MapPost("/{tenant}/keys/{keyId}/rotate", RotateKey).RequireRoles(Role.Owner)
+            .WithSummary("Issue a new secret for a key and revoke the old one.");
+
+        tenants.MapGet("/{tenant}/audit", GetAudit).RequireRoles(Role.Owner)
+            .WithSummary("Read the tenant's append-only audit log, oldest first, with time filters and a cursor.");
+        return api;
+    }
+
+    public static Ok<CallerResponse> GetMe(HttpContext context)
+    {
+        var caller = context.GetCaller();
+        return TypedResults.Ok(new CallerResponse(caller.KeyId, caller.TenantId, caller.Role.ToName()));
+    }
+
+    public static async Task<Created<TenantResponse>> CreateTenant(CreateTenantRequest request, HttpContext context, IGrainFactory grains)
+    {
+        var settings = new TenantSettings(request.DisplayName, request.AllowDirectModelAccess ?? true);
+        var tenant = await grains.GetGrain<ITenantGrain>(request.Id).CreateAsync(settings, context.GetActor());
+        return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", TenantResponse.From(tenant));
+    }
+
+    public static async Task<Ok<IReadOnlyList<TenantResponse>>> ListTenants(IGrainFactory grains)
+    {
+        var ids = await grains.GetGrain<ITenantDirectoryGrain>("all").ListAsync();
+        var tenants = await Task.WhenAll(ids.Select(id => grains.GetGrain<ITenantGrain>(id).GetAsync()));
+        return TypedResults.Ok<IReadOnlyList<TenantResponse>>([.. tenants.OfType<TenantInfo>().Select(TenantResponse.From)]);
+    }
+
+    public static async Task<Ok<TenantResponse>> GetTenant(string tenant, IGrainFactory grains) =>
+        TypedResults.Ok(TenantResponse.From(await RequireTenantAsync(grains, tenant)));
+
+    public static async Task<Ok<TenantResponse>> UpdateTenant(string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains)
+    {
+        var current = await RequireTenantAsync(grains, tenant);
+        var settings = new TenantSettings(
+            request.DisplayName ?? current.Settings.DisplayName,
+            request.AllowDirectModelAccess ?? current.Settings.AllowDirectModelAccess);
+        var updated = await grains.GetGrain<ITenantGrain>(tenant).UpdateAsync(settings, context.GetActor());
+        return TypedResults.Ok(TenantResponse.From(updated));
+    }
+
+    public static Task<Ok<TenantResponse>> DisableTenant(string tenant, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator) =>
+        SetDisabled(tenant, true, context, grains, authenticator);
+
+    public static Task<Ok<TenantResponse>> EnableTenant(string tenant, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator) =>
+        SetDisabled(tenant, false, context, grains, authenticator);
+
+    public static async Task<Ok<IReadOnlyList<ApiKeyResponse>>> ListKeys(string tenant, IGrainFactory grains)
+    {
+        var keys = await grains.GetGrain<ITenantGrain>(tenant).ListKeysAsync();
+        return TypedResults.Ok<IReadOnlyList<ApiKeyResponse>>([.. keys.Select(ApiKeyResponse.From)]);
+    }
+
+    public static async Task<Created<CreatedApiKeyResponse>> CreateKey(string tenant, CreateKeyRequest request, HttpContext context, IGrainFactory grains)
+    {
+        if (!Roles.TryParse(request.Role, out var role))
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"role must be one of: {string.Join(", ", Roles.Names)}.", "role");
+        }
+
+        var caller = context.GetCaller();
+        if (role == Role.Admin && caller.Role != Role.Admin)
+        {
+            throw new PlatformException(ErrorKind.Forbidden, "Only an admin can create admin keys.", "role");
+        }
+
+        var created = await grains.GetGrain<ITenantGrain>(tenant).CreateKeyAsync(new NewApiKey(request.Name, role, request.ExpiresAt), context.GetActor());
+        return TypedResults.Created($"/api/v1/tenants/{tenant}/keys/{created.Key.Id}", CreatedApiKeyResponse.From(created));
+    }
+
+    public static async Task<Ok<ApiKeyResponse>> RevokeKey(string tenant, string keyId, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator)
+    {
+        var key = await grains.GetGrain<ITenantGrain>(tenant).RevokeKeyAsync(keyId, context.GetActor());
+        authenticator.InvalidateKeys();
+        return TypedResults.Ok(ApiKeyResponse.From(key));
+    }
+
+    public static async Task<Ok<CreatedApiKeyResponse>> RotateKey(string tenant, string keyId, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator)
+    {
+        var created = await grains.GetGrain<ITenantGrain>(tenant).RotateKeyAsync(keyId, context.GetActor());
+        authenticator.InvalidateKeys();
+        return TypedResults.Ok(CreatedApiKeyResponse.From(created));
+    }
+
+    public static async Task<Ok<AuditPageResponse>> GetAudit(
+        string tenant,
+        IGrainFactory grains,
+        DateTimeOffset? from = null,
+        DateTimeOffset? to = null,
+        long? after = null,
+        [Range(1, 500)] int limit = 100)
+    {
+        await RequireTenantAsync(grains, tenant);
+        if (limit is < 1 or > 500)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "limit must be between 1 and 500.", "limit");
+        }
+
+        var page = await grains.GetGrain<IAuditLogGrain>(tenant).QueryAsync(new AuditQuery(from, to, after, limit));
+        return TypedResults.Ok(new AuditPageResponse(page.Entries, page.NextAfterSequence));
+    }
+
+    private static async Task<Ok<TenantResponse>> SetDisabled(string tenant, bool disabled, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator)
+    {
+        var updated = await grains.GetGrain<ITenantGrain>(tenant).SetDisabledAsync(disabled, context.GetActor());
+        authenticator.InvalidateTenant(tenant);
+        return TypedResults.Ok(TenantResponse.From(updated));
+    }
+
+    private static async Task<TenantInfo> RequireTenantAsync(IGrainFactory grains, string tenant) =>
+        (TenantIds.IsValid(tenant) ? await grains.GetGrain<ITenantGrain>(tenant).GetAsync() : null)
+        ?? throw PlatformException.NotFound($"Tenant '{tenant}'");
+}
+
+public sealed record CallerResponse(string KeyId, string TenantId, string Role);
+
+public sealed record CreateTenantRequest
+{
+    public required string Id { get; init; }
+
+    public required string DisplayName { get; init; }
+
+    public bool? AllowDirectModelAccess { get; init; }
+}
+
+public sealed record UpdateTenantRequest
+{
+    public string? DisplayName { get; init; }
+
+    public bool? AllowDirectModelAccess { get; init; }
+}
+
+public sealed record TenantResponse(string Id, string DisplayName, bool AllowDirectModelAccess, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static TenantResponse From(TenantInfo t) =>
+        new(t.Id, t.Settings.DisplayName, t.Settings.AllowDirectModelAccess, t.Disabled, t.CreatedAt, t.UpdatedAt);
+}
+
+public sealed record CreateKeyRequest
+{
+    public required string Name { get; init; }
+
+    /// <summary>One of admin, owner, operator, developer, viewer, client.</summary>
+    public required string Role { get; init; }
+
+    public DateTimeOffset? ExpiresAt { get; init; }
+}
+
+public sealed record ApiKeyResponse(
+    string Id,
+    string TenantId,
+    string Name,
+    string Role,
+    string Prefix,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset? RevokedAt,
+    string CreatedBy)
+{
+    public static ApiKeyResponse From(ApiKeyInfo k) =>
+        new(k.Id, k.TenantId, k.Name, k.Role.ToName(), k.Prefix, k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.CreatedBy);
+}
+
+/// <summary>The one response that carries a key's secret.</summary>
+public sealed record CreatedApiKeyResponse(ApiKeyResponse Key, string Secret)
+{
+    public static CreatedApiKeyResponse From(CreatedApiKey created) => new(ApiKeyResponse.From(created.Key), created.Secret);
+}
+
+public sealed record AuditPageResponse(IReadOnlyList<AuditEntry> Entries, long? NextAfter);

@@ -1,0 +1,94 @@
+using System.Text.Json;
+
+namespace Platform.Silo.Http;
+
+/// <summary>
+/// Request ids, body size limits and the exception-to-error mapping shared by every endpoint,
+/// so no endpoint carries its own try/catch.
+/// </summary>
+public static class RequestPipeline
+{
+    public const string RequestIdHeader = "x-request-id";
+
+    /// <summary>Largest management (<c>/api</c>) request body.</summary>
+    public const long MaxApiBodyBytes = 1024 * 1024;
+
+    /// <summary>Largest inference (<c>/v1</c>) request body.</summary>
+    public const long MaxInferenceBodyBytes = 4 * 1024 * 1024;
+
+    public static IServiceCollection AddPlatformRequestPipeline(this IServiceCollection services)
+    {
+        services.AddExceptionHandler<PlatformExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        });
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    public static IApplicationBuilder UsePlatformRequestPipeline(this IApplicationBuilder app)
+    {
+        app.Use(static (context, next) =>
+        {
+            var incoming = context.Request.Headers[RequestIdHeader].ToString();
+            context.TraceIdentifier = IsAcceptableRequestId(incoming) ? incoming : "req_" + Guid.NewGuid().ToString("N");
+            context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
+
+            var limit = context.Request.Path.StartsWithSegments("/v1") ? MaxInferenceBodyBytes : MaxApiBodyBytes;
+            if (context.Request.ContentLength > limit)
+            {
+                return ErrorResponses.WriteAsync(
+                    context,
+                    StatusCodes.Status413PayloadTooLarge,
+                    $"The request body is {context.Request.ContentLength} bytes; the limit is {limit} bytes.",
+                    "request_too_large");
+            }
+
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = limit;
+            }
+
+            return next(context);
+        });
+        app.UseExceptionHandler();
+        return app;
+    }
+
+    private static bool IsAcceptableRequestId(string value) =>
+        value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+}
+
+/// <summary>Maps what endpoints throw to 4xx answers; anything else is a 500 with no internals.</summary>
+internal sealed partial class PlatformExceptionHandler(ILogger<PlatformExceptionHandler> logger) : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, message, code, field) = Classify(exception);
+        if (status >= 500)
+        {
+            LogUnhandled(logger, context.TraceIdentifier, exception);
+        }
+
+        await ErrorResponses.WriteAsync(context, status, message, code, field);
+        return true;
+    }
+
+    internal static (int Status, string Message, string Code, string? Field) Classify(Exception exception) => exception switch
+    {
+        PlatformException { Kind: ErrorKind.NotFound } e => (404, e.Message, "not_found", e.Field),
+        PlatformException { Kind: ErrorKind.Conflict } e => (409, e.Message, "conflict", e.Field),
+        PlatformException { Kind: ErrorKind.Forbidden } e => (403, e.Message, "forbidden", e.Field),
+        PlatformException e => (400, e.Message, "invalid_request", e.Field),
+        BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", "request_too_large", null),
+        BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON for this endpoint: " + json.Message, "invalid_json", json.Path),
+        BadHttpRequestException e => (e.StatusCode, e.Message, "bad_request", null),
+        _ => (500, "The platform failed to handle this request. Quote the request id when reporting it.", "internal_error", null),
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed")]
+    private static partial void LogUnhandled(ILogger logger, string requestId, Exception exception);
+}
