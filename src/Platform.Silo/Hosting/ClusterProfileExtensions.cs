@@ -2,6 +2,7 @@ using System.Net;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
@@ -23,6 +24,7 @@ public static class ClusterProfileExtensions
             o.ServiceId = options.ServiceId;
         });
         silo.Configure<ClusterMembershipOptions>(TuneMembership);
+        silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.AddReminders();
 
@@ -56,12 +58,24 @@ public static class ClusterProfileExtensions
     private static void AddEmbeddedProfile(this ISiloBuilder silo, PlatformOptions options)
     {
         silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
-        silo.Services.AddSingleton(new SqliteDatabase(options.DataDirectory));
+        silo.AddPlatformSqliteStorage(options.DataDirectory);
+        silo.AddMemoryStreams(PlatformStorage.Streams);
+    }
+
+    /// <summary>
+    /// Grain state, pub-sub state and reminders in one SQLite file under <paramref name="dataDirectory"/>.
+    /// Public so test clusters run on the same storage as the embedded profile.
+    /// </summary>
+    public static ISiloBuilder AddPlatformSqliteStorage(this ISiloBuilder silo, string dataDirectory)
+    {
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        silo.Services.AddSingleton(new SqliteDatabase(dataDirectory));
         silo.Services.AddGrainStorage(PlatformStorage.Default, CreateSqliteStorage);
         silo.Services.AddGrainStorage(PlatformStorage.PubSub, CreateSqliteStorage);
         silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
         silo.Services.AddSingleton<IStorageProbe, SqliteStorageProbe>();
-        silo.AddMemoryStreams(PlatformStorage.Streams);
+        return silo;
     }
 
     private static SqliteGrainStorage CreateSqliteStorage(IServiceProvider services, string name) =>

@@ -81,6 +81,7 @@ public static class ErrorResponses
         409 => "Conflict",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
+        503 => "Service Unavailable",
         _ => "Error",
     };
 }

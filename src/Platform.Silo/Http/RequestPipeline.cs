@@ -86,6 +86,8 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
         BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", "request_too_large", null),
         BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON for this endpoint: " + json.Message, "invalid_json", json.Path),
         BadHttpRequestException e => (e.StatusCode, e.Message, "bad_request", null),
+        OrleansMessageRejectionException or TimeoutException =>
+            (503, "The cluster is recovering from a silo change; retry the request.", "cluster_unavailable", null),
         _ => (500, "The platform failed to handle this request. Quote the request id when reporting it.", "internal_error", null),
     };
 
