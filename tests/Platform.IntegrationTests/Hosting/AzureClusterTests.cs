@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Hosting;
+
+/// <summary>The azure profile against Azurite: two silo processes on loopback forming one cluster through Azure Table membership.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AzureClusterTests(AzuriteFixture azurite)
+{
+    private static string NewClusterId() => "c" + Guid.NewGuid().ToString("N")[..10];
+
+    private async Task<(SiloProcess A, SiloProcess B)> StartPairAsync(string clusterId, string grainStorage = "table")
+    {
+        var a = SiloProcess.Start(azurite.SiloSettings(clusterId, grainStorage));
+        var b = SiloProcess.Start(azurite.SiloSettings(clusterId, grainStorage));
+        await Task.WhenAll(a.WaitReadyAsync(TimeSpan.FromSeconds(90)), b.WaitReadyAsync(TimeSpan.FromSeconds(90)));
+        return (a, b);
+    }
+
+    [Fact]
+    public async Task KillingOneSilo_LeavesEveryGrainsStateReadableThroughTheOtherWithin5s()
+    {
+        var (a, b) = await StartPairAsync(NewClusterId());
+        await using var _ = a;
+        await using var __ = b;
+
+        // Enough tenants that both silos host some of them.
+        var tenants = Enumerable.Range(0, 12).Select(i => $"kill-{i}").ToList();
+        foreach (var id in tenants)
+        {
+            using var created = await a.Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id, displayName = "Name of " + id })));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        a.KillHard();
+        var clock = Stopwatch.StartNew();
+        var pending = new HashSet<string>(tenants);
+        while (pending.Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            foreach (var id in pending.ToList())
+            {
+                try
+                {
+                    using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                    using var response = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, $"/api/v1/tenants/{id}", TestEnvironment.AdminKey), attempt.Token);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                        Assert.Equal("Name of " + id, json.RootElement.GetProperty("displayName").GetString());
+                        pending.Remove(id);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+
+        Assert.True(pending.Count == 0, $"Not readable through the surviving silo {clock.Elapsed.TotalSeconds:F1} s after the kill: {string.Join(", ", pending)}\n{b.Output}");
+    }
+
+    [Fact]
+    public async Task RevokingAKeyOnOneSilo_IsHonouredByTheOtherWithin1s()
+    {
+        var (a, b) = await StartPairAsync(NewClusterId());
+        await using var _ = a;
+        await using var __ = b;
+
+        using var tenant = await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = "revoke", displayName = "Revoke" })));
+        using var key = await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants/revoke/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "k", role = "client" })));
+        using var keyJson = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+        var secret = keyJson.RootElement.GetProperty("secret").GetString()!;
+        var keyId = keyJson.RootElement.GetProperty("key").GetProperty("id").GetString()!;
+
+        // Silo B has the key in its cache now.
+        for (var i = 0; i < 3; i++)
+        {
+            using var ok = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/v1/models", secret));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var revoke = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Delete, $"/api/v1/tenants/revoke/keys/{keyId}", TestEnvironment.AdminKey));
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        using var refused = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/v1/models", secret));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task BlobGrainStorage_StateSurvivesAFullClusterRestart()
+    {
+        var clusterId = NewClusterId();
+        await using (var first = SiloProcess.Start(azurite.SiloSettings(clusterId, "blob")))
+        {
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            using var created = await first.Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = "blobby", displayName = "Blob state" })));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal(0, await first.TerminateAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        await using var second = SiloProcess.Start(azurite.SiloSettings(clusterId, "blob"));
+        await second.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        using var read = await second.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/api/v1/tenants/blobby", TestEnvironment.AdminKey));
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Contains("Blob state", await read.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Admin API key", second.Output, StringComparison.Ordinal);
+    }
+}
