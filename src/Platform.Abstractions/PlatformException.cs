@@ -9,6 +9,12 @@ public enum ErrorKind
     NotFound = 1,
     Conflict = 2,
     Forbidden = 3,
+
+    /// <summary>An upstream model provider failed or answered garbage (502).</summary>
+    BadGateway = 4,
+
+    /// <summary>An upstream model provider did not answer in time (504).</summary>
+    GatewayTimeout = 5,
 }
 
 /// <summary>A domain refusal with a message meant for the caller; never carries secrets.</summary>
@@ -16,11 +22,12 @@ public enum ErrorKind
 [Alias("Platform.PlatformException")]
 public sealed class PlatformException : Exception
 {
-    public PlatformException(ErrorKind kind, string message, string? field = null)
+    public PlatformException(ErrorKind kind, string message, string? field = null, string? code = null)
         : base(message)
     {
         Kind = kind;
         Field = field;
+        Code = code;
     }
 
     [Id(0)]
@@ -28,6 +35,10 @@ public sealed class PlatformException : Exception
 
     [Id(1)]
     public string? Field { get; private set; }
+
+    /// <summary>A machine-readable code (OpenAI's <c>error.code</c>), when more specific than the kind.</summary>
+    [Id(2)]
+    public string? Code { get; private set; }
 
     public static PlatformException NotFound(string what) => new(ErrorKind.NotFound, $"{what} was not found.");
 }

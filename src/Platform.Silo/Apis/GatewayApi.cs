@@ -1,33 +1,176 @@
-using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Http.HttpResults;
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Platform.Providers.Catalog;
+using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
+using Platform.Silo.Gateway;
 
 namespace Platform.Silo.Apis;
 
 /// <summary>
-/// The OpenAI-compatible surface, <c>/v1</c>. Every role of a tenant may call it; <c>client</c> keys may call nothing else.
-/// The model catalog and chat completions arrive with the gateway issue; until then the list is empty.
+/// The OpenAI-compatible surface, <c>/v1</c>. Every role of a tenant may call it; <c>client</c> keys may
+/// call nothing else. Errors are OpenAI-shaped; nothing is sent upstream for a request that fails validation.
 /// </summary>
 public static class GatewayApi
 {
+    public const string RouteHeader = "x-platform-route";
+    public const string CostHeader = "x-platform-cost-usd";
+    public const string FallbackHeader = "x-platform-fallback";
+    public const string AttemptsHeader = "x-platform-attempts";
+
     public static RouteGroupBuilder MapGatewayApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization();
         v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).");
+        v1.MapPost("/chat/completions", ChatCompletions)
+            .WithSummary("OpenAI chat completions, streaming (server-sent events) or not.")
+            .Accepts<ChatCompletionRequest>("application/json");
         return v1;
     }
 
-    public static Ok<ModelList> ListModels(HttpContext context)
+    public static IResult ListModels(HttpContext context, ModelCatalog catalog)
     {
-        _ = context.GetCaller();
-        return TypedResults.Ok(new ModelList("list", []));
+        var caller = context.GetCaller();
+        IEnumerable<ResolvedRoute> routes = caller.AllowDirectModelAccess ? catalog.Ordered : [];
+        return Results.Json(
+            new { @object = "list", data = routes.Select(r => new { id = r.Name, @object = "model", created = 0, owned_by = r.Route.Provider }) },
+            Http.PlatformJson.OpenAi);
+    }
+
+    public static async Task ChatCompletions(HttpContext context, ModelCatalog catalog, ChatExecutor executor)
+    {
+        var caller = context.GetCaller();
+        var aborted = context.RequestAborted;
+        var request = ChatRequestMapper.Map(await ReadRequestAsync(context.Request, aborted));
+        var route = (caller.AllowDirectModelAccess ? catalog.Find(request.Model) : null)
+            ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model", "model_not_found");
+
+        var id = "chatcmpl-" + context.TraceIdentifier;
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (request.Stream)
+        {
+            await StreamAsync(context, executor, route, request, id, created, aborted);
+            return;
+        }
+
+        var (response, servedBy) = await executor.CompleteAsync(route, request, aborted);
+        var usage = Cost(servedBy.Route, request, response.Usage, response.Text);
+        SetRouteHeaders(context.Response, servedBy);
+        context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(usage.CostUsd);
+        context.Response.ContentType = "application/json";
+        CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, request.Model, response.ResponseId ?? id, created, usage);
+        await context.Response.BodyWriter.FlushAsync(aborted);
+    }
+
+    private static async Task StreamAsync(HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string id, long created, CancellationToken aborted)
+    {
+        await using var stream = await executor.OpenStreamAsync(route, request, aborted);
+        var response = context.Response;
+        SetRouteHeaders(response, stream.ServedBy);
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+
+        var body = response.BodyWriter;
+        var text = new StringBuilder();
+        UsageDetails? usage = null;
+        var first = true;
+        while (true)
+        {
+            var update = stream.Updates.Current;
+            foreach (var content in update.Contents)
+            {
+                if (content is UsageContent u)
+                {
+                    usage = u.Details;
+                }
+            }
+
+            text.Append(update.Text);
+            if (CompletionWriter.HasChunkPayload(update, first))
+            {
+                body.Write("data: "u8);
+                CompletionWriter.WriteChunk(body, update, request.Model, id, created, first);
+                body.Write("\n\n"u8);
+                first = false;
+                await body.FlushAsync(aborted);
+            }
+
+            bool more;
+            try
+            {
+                more = await stream.Updates.MoveNextAsync();
+                stream.Touch();
+            }
+            catch (Exception ex) when (!aborted.IsCancellationRequested)
+            {
+                var failure = ChatExecutor.MidStreamFailure(ex, ex is OperationCanceledException);
+                body.Write("data: "u8);
+                body.Write(JsonSerializer.SerializeToUtf8Bytes(
+                    Http.ErrorResponses.OpenAiError(failure.Kind == ErrorKind.GatewayTimeout ? 504 : 502, failure.Message, failure.Code!, null),
+                    Http.PlatformJson.OpenAi));
+                body.Write("\n\n"u8);
+                await body.FlushAsync(aborted);
+                return;
+            }
+
+            if (!more)
+            {
+                break;
+            }
+        }
+
+        if (request.IncludeUsage)
+        {
+            var cost = Cost(stream.ServedBy.Route, request, usage, text.ToString());
+            body.Write("data: "u8);
+            CompletionWriter.WriteUsageChunk(body, request.Model, id, created, cost, stream.ServedBy.Route.Name, stream.ServedBy.Fallback);
+            body.Write("\n\n"u8);
+        }
+
+        body.Write("data: [DONE]\n\n"u8);
+        await body.FlushAsync(aborted);
+    }
+
+    private static async Task<ChatCompletionRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(request.Body, GatewayJsonContext.Default.ChatCompletionRequest, aborted)
+                ?? throw new PlatformException(ErrorKind.Invalid, "The request body must be a JSON object.", null, "invalid_json");
+        }
+        catch (JsonException ex)
+        {
+            throw new PlatformException(
+                ErrorKind.Invalid,
+                $"We could not parse the JSON body of your request: {ex.Message}",
+                ex.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null,
+                "invalid_json");
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "The request body is not valid UTF-8.", null, "invalid_encoding");
+        }
+    }
+
+    /// <summary>Provider usage when given; otherwise our own token counts, so no request is recorded at zero cost.</summary>
+    private static UsageCost Cost(ResolvedRoute route, GatewayRequest request, UsageDetails? usage, string outputText)
+    {
+        var input = usage?.InputTokenCount;
+        var output = usage?.OutputTokenCount;
+        var estimated = input is null || output is null;
+        input ??= TokenCounter.CountPrompt(request.Messages);
+        output ??= TokenCounter.Count(outputText);
+        var cached = usage?.CachedInputTokenCount ?? 0;
+        return new UsageCost(input.Value, cached, output.Value, route.Price.Cost(input.Value, cached, output.Value), estimated);
+    }
+
+    private static void SetRouteHeaders(HttpResponse response, ServedBy servedBy)
+    {
+        response.Headers[RouteHeader] = servedBy.Route.Name;
+        response.Headers[FallbackHeader] = servedBy.Fallback ? "true" : "false";
+        response.Headers[AttemptsHeader] = servedBy.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
-
-public sealed record ModelList([property: JsonPropertyName("object")] string Kind, IReadOnlyList<ModelEntry> Data);
-
-public sealed record ModelEntry(
-    string Id,
-    [property: JsonPropertyName("object")] string Kind,
-    long Created,
-    [property: JsonPropertyName("owned_by")] string OwnedBy);

@@ -68,6 +68,7 @@ public static class TenantsApi
             request.DisplayName ?? current.Settings.DisplayName,
             request.AllowDirectModelAccess ?? current.Settings.AllowDirectModelAccess);
         var updated = await grains.GetGrain<ITenantGrain>(tenant).UpdateAsync(settings, context.GetActor());
+        context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().InvalidateTenant(tenant);
         return TypedResults.Ok(TenantResponse.From(updated));
     }
 

@@ -3,7 +3,7 @@ using Platform.Tenants;
 namespace Platform.Silo.Auth;
 
 /// <summary>An authenticated caller.</summary>
-public sealed record Caller(string KeyId, string TenantId, Role Role);
+public sealed record Caller(string KeyId, string TenantId, Role Role, bool AllowDirectModelAccess = true);
 
 /// <summary>
 /// Resolves a presented secret to its key and tenant through silo-local caches (one grain call per
@@ -18,14 +18,14 @@ public sealed class ApiKeyAuthenticator
     private readonly IGrainFactory _grains;
     private readonly TimeProvider _time;
     private readonly RefreshingCache<string, ApiKeyInfo?> _keys;
-    private readonly RefreshingCache<string, bool> _tenantEnabled;
+    private readonly RefreshingCache<string, TenantInfo?> _tenants;
 
     public ApiKeyAuthenticator(IGrainFactory grains, TimeProvider time)
     {
         _grains = grains;
         _time = time;
         _keys = new RefreshingCache<string, ApiKeyInfo?>(time, RefreshAfter, MaxStaleness, capacity: 100_000);
-        _tenantEnabled = new RefreshingCache<string, bool>(time, RefreshAfter, MaxStaleness, capacity: 100_000);
+        _tenants = new RefreshingCache<string, TenantInfo?>(time, RefreshAfter, MaxStaleness, capacity: 100_000);
     }
 
     public async ValueTask<Caller?> AuthenticateAsync(string secret)
@@ -37,15 +37,14 @@ public sealed class ApiKeyAuthenticator
             return null;
         }
 
-        var enabled = await _tenantEnabled.GetAsync(key.TenantId, FetchTenantEnabledAsync).ConfigureAwait(false);
-        return enabled ? new Caller(key.Id, key.TenantId, key.Role) : null;
+        var tenant = await _tenants.GetAsync(key.TenantId, id => _grains.GetGrain<ITenantGrain>(id).GetAsync()).ConfigureAwait(false);
+        return tenant is { Disabled: false }
+            ? new Caller(key.Id, key.TenantId, key.Role, tenant.Settings.AllowDirectModelAccess)
+            : null;
     }
 
     /// <summary>Drops this silo's cached keys at once (other silos follow within <see cref="MaxStaleness"/>).</summary>
     public void InvalidateKeys() => _keys.Clear();
 
-    public void InvalidateTenant(string tenantId) => _tenantEnabled.Invalidate(tenantId);
-
-    private async Task<bool> FetchTenantEnabledAsync(string tenantId) =>
-        await _grains.GetGrain<ITenantGrain>(tenantId).GetAsync().ConfigureAwait(false) is { Disabled: false };
+    public void InvalidateTenant(string tenantId) => _tenants.Invalidate(tenantId);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Platform.Silo.Apis;
 using Platform.Silo.Auth;
+using Platform.Silo.Gateway;
 using Platform.Silo.Http;
 using Platform.Silo.Health;
 using Scalar.AspNetCore;
@@ -36,6 +37,7 @@ public static class PlatformHostingExtensions
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddPlatformGateway(options);
         builder.Services.AddPlatformBootstrap();
         builder.Services.AddPlatformAuth();
         builder.Services.AddPlatformRequestPipeline();

@@ -1,6 +1,7 @@
 using System.Net;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
+using Platform.Providers.Catalog;
 using Platform.Tenants;
 
 namespace Platform.Silo.Hosting;
@@ -48,6 +49,8 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
         {
             failures.Add("Platform:Bootstrap:DemoClientKey must differ from Platform:Bootstrap:AdminKey.");
         }
+
+        failures.AddRange(ModelCatalog.Validate(options.Models, "Platform:Models"));
 
         if (options.UsesAzure)
         {

@@ -65,6 +65,7 @@ public static class ErrorResponses
                 404 => "not_found_error",
                 413 or 400 or 422 => "invalid_request_error",
                 429 => "rate_limit_error",
+                409 => "invalid_request_error",
                 _ => "api_error",
             },
             param,
@@ -81,7 +82,9 @@ public static class ErrorResponses
         409 => "Conflict",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Error",
     };
 }

@@ -79,12 +79,16 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
 
     internal static (int Status, string Message, string Code, string? Field) Classify(Exception exception) => exception switch
     {
-        PlatformException { Kind: ErrorKind.NotFound } e => (404, e.Message, "not_found", e.Field),
-        PlatformException { Kind: ErrorKind.Conflict } e => (409, e.Message, "conflict", e.Field),
-        PlatformException { Kind: ErrorKind.Forbidden } e => (403, e.Message, "forbidden", e.Field),
-        PlatformException e => (400, e.Message, "invalid_request", e.Field),
+        PlatformException { Kind: ErrorKind.NotFound } e => (404, e.Message, e.Code ?? "not_found", e.Field),
+        PlatformException { Kind: ErrorKind.Conflict } e => (409, e.Message, e.Code ?? "conflict", e.Field),
+        PlatformException { Kind: ErrorKind.Forbidden } e => (403, e.Message, e.Code ?? "forbidden", e.Field),
+        PlatformException { Kind: ErrorKind.BadGateway } e => (502, e.Message, e.Code ?? "upstream_error", e.Field),
+        PlatformException { Kind: ErrorKind.GatewayTimeout } e => (504, e.Message, e.Code ?? "upstream_timeout", e.Field),
+        PlatformException e => (400, e.Message, e.Code ?? "invalid_request", e.Field),
         BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", "request_too_large", null),
         BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON for this endpoint: " + json.Message, "invalid_json", json.Path),
+        BadHttpRequestException { InnerException: InvalidOperationException { InnerException: System.Text.DecoderFallbackException } } =>
+            (400, "The request body is not valid UTF-8.", "invalid_encoding", null),
         BadHttpRequestException e => (e.StatusCode, e.Message, "bad_request", null),
         OrleansMessageRejectionException or TimeoutException =>
             (503, "The cluster is recovering from a silo change; retry the request.", "cluster_unavailable", null),

@@ -1,0 +1,156 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Frozen;
+using Azure.AI.OpenAI;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using Platform.Providers.Simulated;
+
+namespace Platform.Providers.Catalog;
+
+/// <summary>A route ready to serve: its settings, resolved price and chat client.</summary>
+public sealed class ResolvedRoute(ModelRoute route, ModelPrice price, IChatClient client)
+{
+    public ModelRoute Route { get; } = route;
+
+    public string Name => Route.Name;
+
+    public ModelPrice Price { get; } = price;
+
+    public IChatClient Client { get; } = client;
+
+    public TimeSpan Timeout { get; } = TimeSpan.FromSeconds(route.TimeoutSeconds);
+}
+
+/// <summary>
+/// The model routes of this silo, built once from configuration: name lookups are a frozen-dictionary
+/// read, and each route's <see cref="IChatClient"/> (with its HTTP pipeline) is created once.
+/// </summary>
+public sealed class ModelCatalog : IDisposable
+{
+    private readonly FrozenDictionary<string, ResolvedRoute> _routes;
+
+    public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices)
+    {
+        _routes = routes.ToFrozenDictionary(
+            r => r.Name,
+            r => new ResolvedRoute(r, prices.Resolve(r), CreateClient(r)),
+            StringComparer.Ordinal);
+        Ordered = [.. _routes.Values.OrderBy(r => r.Name, StringComparer.Ordinal)];
+    }
+
+    public IReadOnlyList<ResolvedRoute> Ordered { get; }
+
+    public ResolvedRoute? Find(string name) => _routes.TryGetValue(name, out var route) ? route : null;
+
+    /// <summary>Checks a route list; each message names the setting to fix.</summary>
+    public static List<string> Validate(IReadOnlyList<ModelRoute> routes, string section)
+    {
+        var failures = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < routes.Count; i++)
+        {
+            var r = routes[i];
+            var at = $"{section}:{i}";
+            if (string.IsNullOrWhiteSpace(r.Name))
+            {
+                failures.Add($"{at}:Name must not be empty.");
+            }
+            else if (!names.Add(r.Name))
+            {
+                failures.Add($"{at}:Name '{r.Name}' is used by two routes.");
+            }
+
+            if (!ProviderNames.All.Contains(r.Provider))
+            {
+                failures.Add($"{at}:Provider '{r.Provider}' must be one of: {string.Join(", ", ProviderNames.All)}.");
+            }
+
+            if (r.Provider is ProviderNames.OpenAi or ProviderNames.AzureOpenAi
+                && r.Endpoint is { Length: > 0 } endpoint && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
+            {
+                failures.Add($"{at}:Endpoint '{endpoint}' is not an absolute URL.");
+            }
+
+            if (r.Provider == ProviderNames.AzureOpenAi && string.IsNullOrWhiteSpace(r.Endpoint))
+            {
+                failures.Add($"{at}:Endpoint is required for azure-openai.");
+            }
+
+            if (r.TimeoutSeconds is <= 0 or > 3600)
+            {
+                failures.Add($"{at}:TimeoutSeconds must be between 0 and 3600 (was {r.TimeoutSeconds}).");
+            }
+
+            if (r.MaxRetries is < 0 or > 10)
+            {
+                failures.Add($"{at}:MaxRetries must be between 0 and 10 (was {r.MaxRetries}).");
+            }
+
+            if (r.InputPricePerMillion < 0 || r.OutputPricePerMillion < 0 || r.CachedInputPricePerMillion < 0)
+            {
+                failures.Add($"{at}: prices must not be negative.");
+            }
+
+            if (r.Simulated.ErrorRate is < 0 or > 1)
+            {
+                failures.Add($"{at}:Simulated:ErrorRate must be between 0 and 1.");
+            }
+        }
+
+        for (var i = 0; i < routes.Count; i++)
+        {
+            foreach (var fallback in routes[i].Fallbacks)
+            {
+                if (fallback == routes[i].Name || !names.Contains(fallback))
+                {
+                    failures.Add($"{section}:{i}:Fallbacks names '{fallback}', which is not another route.");
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    public void Dispose()
+    {
+        foreach (var route in _routes.Values)
+        {
+            route.Client.Dispose();
+        }
+    }
+
+    private static IChatClient CreateClient(ModelRoute route)
+    {
+        if (route.Provider == ProviderNames.Simulated)
+        {
+            return new SimulatedChatClient(route.Name, route.Simulated);
+        }
+
+        // Local OpenAI-compatible servers (vLLM, Ollama, llama.cpp) often need no key; the SDK needs a non-empty one.
+        var key = route.CredentialEnvironmentVariable is { Length: > 0 } variable
+            ? Environment.GetEnvironmentVariable(variable) ?? ""
+            : "";
+        var credential = new ApiKeyCredential(key.Length > 0 ? key : "no-key");
+        var timeout = TimeSpan.FromSeconds(route.TimeoutSeconds);
+
+        // The gateway owns retries, timeouts and fallback: the SDK's own retries are off.
+        if (route.Provider == ProviderNames.AzureOpenAi)
+        {
+            var azure = new AzureOpenAIClient(new Uri(route.Endpoint!), credential, new AzureOpenAIClientOptions
+            {
+                RetryPolicy = new ClientRetryPolicy(0),
+                NetworkTimeout = timeout,
+            });
+            return azure.GetChatClient(route.UpstreamName).AsIChatClient();
+        }
+
+        var options = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(0), NetworkTimeout = timeout };
+        if (route.Endpoint is { Length: > 0 } endpoint)
+        {
+            options.Endpoint = new Uri(endpoint);
+        }
+
+        return new OpenAIClient(credential, options).GetChatClient(route.UpstreamName).AsIChatClient();
+    }
+}

@@ -1,0 +1,158 @@
+using System.ClientModel;
+using Microsoft.Extensions.AI;
+using Platform.Providers.Catalog;
+using Platform.Providers.Simulated;
+
+namespace Platform.Silo.Gateway;
+
+/// <summary>Which route served a request, after how many attempts, and whether it was a fallback.</summary>
+public sealed record ServedBy(ResolvedRoute Route, int Attempts, bool Fallback);
+
+/// <summary>An open stream whose first update already arrived (so the client can be answered).</summary>
+public sealed class OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, ServedBy servedBy, CancellationTokenSource timeout) : IAsyncDisposable
+{
+    public IAsyncEnumerator<ChatResponseUpdate> Updates { get; } = updates;
+
+    public ServedBy ServedBy { get; } = servedBy;
+
+    /// <summary>Idle timeout: restarted on every update, so a stream that stalls ends with an error instead of hanging.</summary>
+    public void Touch() => timeout.CancelAfter(ServedBy.Route.Timeout);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Updates.DisposeAsync().ConfigureAwait(false);
+        timeout.Dispose();
+    }
+}
+
+/// <summary>
+/// Calls a route with its timeout and jittered-backoff retries on 429, 5xx, timeouts and garbage, then the
+/// routes of its fallback list in order. A stream counts as failed only until its first update: after that
+/// the client has bytes and the stream can only end with an error event.
+/// </summary>
+public sealed partial class ChatExecutor(ModelCatalog catalog, ILogger<ChatExecutor> logger)
+{
+    public async Task<(ChatResponse Response, ServedBy ServedBy)> CompleteAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken)
+    {
+        var attempts = 0;
+        Exception? last = null;
+        foreach (var (route, fallback) in Chain(primary))
+        {
+            for (var retry = 0; retry <= route.Route.MaxRetries; retry++)
+            {
+                attempts++;
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(route.Timeout);
+                try
+                {
+                    var response = await route.Client.GetResponseAsync(request.Messages, request.Options, timeout.Token).ConfigureAwait(false);
+                    return (response, new ServedBy(route, attempts, fallback));
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetriable(ex, timeout))
+                {
+                    last = ex;
+                    LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
+                    if (retry < route.Route.MaxRetries)
+                    {
+                        await Task.Delay(Backoff(route.Route, retry), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+
+        throw Failure(primary, last);
+    }
+
+    public async Task<OpenStream> OpenStreamAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken)
+    {
+        var attempts = 0;
+        Exception? last = null;
+        foreach (var (route, fallback) in Chain(primary))
+        {
+            for (var retry = 0; retry <= route.Route.MaxRetries; retry++)
+            {
+                attempts++;
+                var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(route.Timeout);
+                var updates = route.Client.GetStreamingResponseAsync(request.Messages, request.Options, timeout.Token).GetAsyncEnumerator(timeout.Token);
+                try
+                {
+                    if (await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        var open = new OpenStream(updates, new ServedBy(route, attempts, fallback), timeout);
+                        open.Touch();
+                        return open;
+                    }
+
+                    last = new InvalidDataException("The provider ended the stream without any update.");
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetriable(ex, timeout))
+                {
+                    last = ex;
+                    LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
+                }
+
+                await updates.DisposeAsync().ConfigureAwait(false);
+                timeout.Dispose();
+                if (retry < route.Route.MaxRetries)
+                {
+                    await Task.Delay(Backoff(route.Route, retry), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        throw Failure(primary, last);
+    }
+
+    /// <summary>The OpenAI-shaped error for a failure after the stream started (timeouts included).</summary>
+    public static PlatformException MidStreamFailure(Exception ex, bool timedOut) => timedOut
+        ? new PlatformException(ErrorKind.GatewayTimeout, "The model provider stopped sending in the middle of the stream.", null, "upstream_timeout")
+        : new PlatformException(ErrorKind.BadGateway, "The model provider failed in the middle of the stream: " + ex.GetType().Name, null, "upstream_error");
+
+    private IEnumerable<(ResolvedRoute Route, bool Fallback)> Chain(ResolvedRoute primary)
+    {
+        yield return (primary, false);
+        foreach (var name in primary.Route.Fallbacks)
+        {
+            if (catalog.Find(name) is { } route)
+            {
+                yield return (route, true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Upstream 4xx other than 408/429 is the caller's problem and is not retried; everything else
+    /// (429, 5xx, network errors, timeouts, bodies the SDK cannot parse) is.
+    /// </summary>
+    private static bool IsRetriable(Exception ex, CancellationTokenSource timeout) => ex switch
+    {
+        ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } => false,
+        OperationCanceledException => timeout.IsCancellationRequested,
+        _ => true,
+    };
+
+    private static PlatformException Failure(ResolvedRoute primary, Exception? last) => last switch
+    {
+        ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } e =>
+            new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({e.Status}).", null, "upstream_rejected"),
+        OperationCanceledException =>
+            new PlatformException(ErrorKind.GatewayTimeout, $"Model route '{primary.Name}' (and its fallbacks) did not answer in time.", null, "upstream_timeout"),
+        _ => new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' (and its fallbacks) failed: {Describe(last)}.", null, "upstream_error"),
+    };
+
+    private static string Describe(Exception? ex, CancellationTokenSource? timeout = null) => ex switch
+    {
+        null => "no attempt was made",
+        OperationCanceledException when timeout?.IsCancellationRequested ?? true => "timeout",
+        ClientResultException c => $"status {c.Status}",
+        SimulatedProviderException => "simulated failure",
+        _ => ex.GetType().Name,
+    };
+
+    private static TimeSpan Backoff(ModelRoute route, int retry) =>
+        TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * route.RetryBaseDelayMilliseconds * (1 << Math.Min(retry, 10)));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model route {Route} attempt {Attempt} failed: {Reason}")]
+    private static partial void LogAttemptFailed(ILogger logger, string route, int attempt, string reason);
+}
