@@ -43,7 +43,7 @@ public static class GatewayApi
     {
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
-        var request = ChatRequestMapper.Map(await ReadRequestAsync(context.Request, aborted));
+        var request = await ReadRequestAsync(context.Request, aborted);
         var route = (caller.AllowDirectModelAccess ? catalog.Find(request.Model) : null)
             ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model", "model_not_found");
 
@@ -134,12 +134,15 @@ public static class GatewayApi
         await body.FlushAsync(aborted);
     }
 
-    private static async Task<ChatCompletionRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted)
+    private static async Task<GatewayRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted)
     {
         try
         {
-            return await JsonSerializer.DeserializeAsync(request.Body, GatewayJsonContext.Default.ChatCompletionRequest, aborted)
+            var wire = await JsonSerializer.DeserializeAsync(request.Body, GatewayJsonContext.Default.ChatCompletionRequest, aborted)
                 ?? throw new PlatformException(ErrorKind.Invalid, "The request body must be a JSON object.", null, "invalid_json");
+
+            // Mapping reads strings out of JsonElements, where invalid UTF-8 first shows up.
+            return ChatRequestMapper.Map(wire);
         }
         catch (JsonException ex)
         {

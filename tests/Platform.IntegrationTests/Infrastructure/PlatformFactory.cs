@@ -9,11 +9,16 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <summary>The real host (embedded profile, its own data directory and cluster ports) behind an in-memory HTTP server.</summary>
 public sealed class PlatformFactory : WebApplicationFactory<Program>
 {
+    public PlatformFactory() => Settings = SiloProcess.EmbeddedSettings(DataDirectory);
+
     public string DataDirectory { get; } = TestEnvironment.NewTempDirectory("platform-http");
+
+    /// <summary>Settings the host starts with; add to them before the first client is created.</summary>
+    public Dictionary<string, string> Settings { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        foreach (var (key, value) in SiloProcess.EmbeddedSettings(DataDirectory))
+        foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);
         }

@@ -1,0 +1,306 @@
+using System.ClientModel;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using OpenAI.Chat;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Gateway;
+
+[Collection(GatewayCollection.Name)]
+public sealed class ChatCompletionsTests(GatewayFixture fixture)
+{
+    private HttpClient Client() => fixture.Host.ClientWithKey(TestEnvironment.DemoKey);
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private static string Body(string model, bool stream = false, string extra = "") =>
+        $$"""{"model":"{{model}}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"stream":{{(stream ? "true" : "false")}}{{extra}}}""";
+
+    private static List<JsonElement> Events(string sse, out bool done)
+    {
+        var events = new List<JsonElement>();
+        done = false;
+        foreach (var line in sse.Split('\n'))
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var data = line["data: ".Length..];
+            if (data == "[DONE]")
+            {
+                done = true;
+                continue;
+            }
+
+            using var doc = JsonDocument.Parse(data);
+            events.Add(doc.RootElement.Clone());
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public async Task NonStreaming_ThroughOpenAiSdk_ReturnsUpstreamTextUsageAndCost()
+    {
+        var chat = fixture.OpenAiClient(TestEnvironment.DemoKey).GetChatClient("ok");
+
+        ClientResult<ChatCompletion> result = await chat.CompleteChatAsync([new UserChatMessage("Say hello")]);
+
+        Assert.Equal("Hello from ok", result.Value.Content[0].Text);
+        Assert.Equal(11, result.Value.Usage.InputTokenCount);
+        Assert.Equal(5, result.Value.Usage.OutputTokenCount);
+        Assert.Equal(ChatFinishReason.Stop, result.Value.FinishReason);
+        var headers = result.GetRawResponse().Headers;
+        Assert.True(headers.TryGetValue("x-platform-route", out var route) && route == "ok");
+        Assert.True(headers.TryGetValue("x-platform-cost-usd", out var cost));
+        Assert.Equal((11 * 1m + 5 * 2m) / 1_000_000m, decimal.Parse(cost!, CultureInfo.InvariantCulture));
+        Assert.True(headers.TryGetValue("x-request-id", out _));
+    }
+
+    [Fact]
+    public async Task Streaming_ThroughOpenAiSdk_ConcatenatesChunksAndReportsUsage()
+    {
+        var chat = fixture.OpenAiClient(TestEnvironment.DemoKey).GetChatClient("ok");
+        var text = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("Say hello")]))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            usage ??= update.Usage;
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal("Hello from the fake", text.ToString());
+        Assert.Equal(ChatFinishReason.Stop, finish);
+        Assert.NotNull(usage);
+        Assert.Equal(15, usage.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task StreamWithoutUpstreamUsage_CountsTokensItself_SoCostIsNeverZero()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("no-usage", stream: true, ",\"stream_options\":{\"include_usage\":true}")));
+        var events = Events(await response.Content.ReadAsStringAsync(), out var done);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(done);
+        var last = events[^1];
+        Assert.True(last.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
+        Assert.True(last.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() > 0);
+        Assert.True(last.GetProperty("platform").GetProperty("usage_estimated").GetBoolean());
+        Assert.True(last.GetProperty("platform").GetProperty("cost_usd").GetDecimal() > 0);
+    }
+
+    [Fact]
+    public async Task RateLimitedOnce_IsRetriedAndSucceeds()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("flaky")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("2", response.Headers.GetValues("x-platform-attempts").Single());
+        Assert.Equal(2, fixture.Upstream.Calls[fixture.FlakyUpstream]);
+    }
+
+    [Fact]
+    public async Task UpstreamServerError_IsRetriedThen502OpenAiShaped()
+    {
+        var before = fixture.Upstream.Calls.GetValueOrDefault("error-500");
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("broken")));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("upstream_error", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(3, fixture.Upstream.Calls["error-500"] - before);
+    }
+
+    [Fact]
+    public async Task UpstreamServerError_FallsBackToTheNextRoute()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("broken-with-fallback")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("sim-small", response.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
+    }
+
+    [Fact]
+    public async Task StreamFailingBeforeItsFirstChunk_FallsBack()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("broken-with-fallback", stream: true)));
+        var events = Events(await response.Content.ReadAsStringAsync(), out var done);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("sim-small", response.Headers.GetValues("x-platform-route").Single());
+        Assert.True(done);
+        Assert.True(events.Count > 2);
+    }
+
+    [Fact]
+    public async Task HangingUpstream_Is504AfterTheRouteTimeout()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("hang")));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("upstream_timeout", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task GarbageFromUpstream_Is502()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("garbage")));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task StreamBrokenAfterFirstChunk_EndsWithAnErrorEvent()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("cut", stream: true)));
+        var events = Events(await response.Content.ReadAsStringAsync(), out var done);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(done);
+        Assert.Equal("Hello", events[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+        Assert.Equal("upstream_error", events[^1].GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task AzureOpenAiProvider_CallsTheDeploymentThroughTheAzureSdk()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("azure")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Hello from azure-deployment", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(fixture.Upstream.Calls.GetValueOrDefault("azure-deployment") >= 1);
+    }
+
+    [Fact]
+    public async Task RequestParameters_ArePassedThroughToTheProvider()
+    {
+        const string extra = """
+            ,"temperature":0.25,"top_p":0.5,"max_tokens":77,"stop":["END"],"user":"u-1",
+            "response_format":{"type":"json_object"},
+            "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+            "tool_choice":"auto"
+            """;
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("params", extra: extra)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var sent = JsonDocument.Parse(fixture.Upstream.LastBody["params"]);
+        var root = sent.RootElement;
+        Assert.Equal(0.25, root.GetProperty("temperature").GetDouble(), 3);
+        Assert.Equal(0.5, root.GetProperty("top_p").GetDouble(), 3);
+        Assert.Equal("END", root.GetProperty("stop")[0].GetString());
+        Assert.Equal("json_object", root.GetProperty("response_format").GetProperty("type").GetString());
+        Assert.Equal("get_weather", root.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("auto", root.GetProperty("tool_choice").GetString());
+        Assert.Equal("system", root.GetProperty("messages")[0].GetProperty("role").GetString());
+    }
+
+    [Fact]
+    public async Task Models_ListsTheCatalogRoutes()
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("/v1/models");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        var ids = json.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+        Assert.Contains("ok", ids);
+        Assert.Contains("sim-small", ids);
+        Assert.DoesNotContain("sk-upstream-secret-never-logged", json.RootElement.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownModel_ThroughOpenAiSdk_Is404ModelNotFound()
+    {
+        var chat = fixture.OpenAiClient(TestEnvironment.DemoKey).GetChatClient("no-such-model");
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("hi")]));
+
+        Assert.Equal(404, error.Status);
+        Assert.Contains("model_not_found", error.GetRawResponse()!.Content.ToString(), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, int, string?> BadRequests() => new()
+    {
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}""", 400, "messages[1]" },
+        { """{"model":"ok","messages":"hello"}""", 400, "messages" },
+        { """{"model":"ok","messages":[]}""", 400, "messages" },
+        { """{"messages":[{"role":"user","content":"hi"}]}""", 400, "model" },
+        { """{"model":"ok","messages":[{"role":"robot","content":"hi"}]}""", 400, "messages[0].role" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"temperature":"warm"}""", 400, "temperature" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"temperature":7}""", 400, "temperature" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"n":3}""", 400, "n" },
+        { """{"model":"ok","messages":[{"role":"user","content":42}]}""", 400, "messages[0].content" },
+        { """{"model":"ok","messages":[{"role":"tool","content":"x"}]}""", 400, "messages[0].tool_call_id" },
+        { """{"model":"unknown-model","messages":[{"role":"user","content":"hi"}]}""", 404, "model" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task InvalidRequest_IsRefusedOpenAiShaped_AndNothingGoesUpstream(string body, int status, string? param)
+    {
+        var before = fixture.Upstream.TotalCalls;
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(body));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var error = json.RootElement.GetProperty("error");
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+        Assert.Equal(param, error.GetProperty("param").GetString());
+        Assert.Equal(before, fixture.Upstream.TotalCalls);
+    }
+
+    [Fact]
+    public async Task InvalidUtf8_Is400()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"model":"ok","messages":[{"role":"user","content":"AB"}]}""");
+        bytes[^6] = 0xFF;
+        bytes[^5] = 0xFE;
+        using var client = Client();
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await client.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("invalid_request_error", json.RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task TenMegabyteBody_Is413()
+    {
+        using var client = Client();
+        var huge = """{"model":"ok","messages":[{"role":"user","content":" """ + new string('x', 10 * 1024 * 1024) + "\"}]}";
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json(huge));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("invalid_request_error", json.RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+}

@@ -1,0 +1,74 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using OpenAI;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Gateway;
+
+/// <summary>The host with model routes that point at a fake OpenAI-compatible server on loopback.</summary>
+public sealed class GatewayFixture : IAsyncLifetime
+{
+    public FakeOpenAiServer Upstream { get; } = new();
+
+    public PlatformFactory Host { get; } = new();
+
+    /// <summary>Upstream model name of the route <c>flaky</c>: 429 on its first call only.</summary>
+    public string FlakyUpstream { get; } = "flaky-" + Guid.NewGuid().ToString("N")[..8];
+
+    public async Task InitializeAsync()
+    {
+        await Upstream.InitializeAsync();
+        var i = 10;
+        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null)
+        {
+            var at = $"Platform:Models:{i++}:";
+            Host.Settings[at + "Name"] = name;
+            Host.Settings[at + "Provider"] = provider;
+            Host.Settings[at + "UpstreamModel"] = upstream;
+            Host.Settings[at + "Endpoint"] = provider == "azure-openai" ? Upstream.BaseUrl : Upstream.BaseUrl + "/v1";
+            Host.Settings[at + "CredentialEnvironmentVariable"] = "PLATFORM_TEST_UPSTREAM_KEY";
+            Host.Settings[at + "MaxRetries"] = retries.ToString();
+            Host.Settings[at + "RetryBaseDelayMilliseconds"] = "10";
+            Host.Settings[at + "TimeoutSeconds"] = timeout.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Host.Settings[at + "InputPricePerMillion"] = price ?? "1";
+            Host.Settings[at + "OutputPricePerMillion"] = price ?? "2";
+            if (fallback is not null)
+            {
+                Host.Settings[at + "Fallbacks:0"] = fallback;
+            }
+        }
+
+        Environment.SetEnvironmentVariable("PLATFORM_TEST_UPSTREAM_KEY", "sk-upstream-secret-never-logged");
+        Route("ok", "openai", "ok");
+        Route("no-usage", "openai", "no-usage");
+        Route("params", "openai", "params");
+        Route("flaky", "openai", FlakyUpstream);
+        Route("broken", "openai", "error-500");
+        Route("broken-with-fallback", "openai", "error-500", retries: 0, fallback: "sim-small");
+        Route("hang", "openai", "hang", retries: 0, timeout: 1);
+        Route("garbage", "openai", "garbage", retries: 0);
+        Route("cut", "openai", "cut", retries: 0);
+        Route("azure", "azure-openai", "azure-deployment");
+        _ = Host.Server;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+
+    /// <summary>The official OpenAI .NET SDK pointed at the gateway, over the test server's in-memory transport.</summary>
+    public OpenAIClient OpenAiClient(string key) => new(new ApiKeyCredential(key), new OpenAIClientOptions
+    {
+        Endpoint = new Uri(Host.Server.BaseAddress, "/v1"),
+        Transport = new HttpClientPipelineTransport(Host.CreateClient()),
+        RetryPolicy = new ClientRetryPolicy(0),
+    });
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "gateway";
+}

@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Platform.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// An OpenAI-compatible server on loopback whose behaviour is chosen by the upstream model name, so the real
+/// OpenAI and Azure OpenAI SDKs (and their wire formats) run inside the gateway:
+/// <c>ok</c>, <c>no-usage</c> (streams without a usage chunk), <c>flaky-*</c> (429 first, then ok),
+/// <c>error-500</c>, <c>hang</c>, <c>garbage</c> (200 with a body that is not JSON), <c>cut-*</c> (stream breaks after two chunks).
+/// </summary>
+public sealed class FakeOpenAiServer : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Requests received per upstream model name.</summary>
+    public ConcurrentDictionary<string, int> Calls { get; } = new();
+
+    /// <summary>The last request body received per upstream model name.</summary>
+    public ConcurrentDictionary<string, string> LastBody { get; } = new();
+
+    public int TotalCalls => Calls.Values.Sum();
+
+    public async Task InitializeAsync()
+    {
+        var port = TestEnvironment.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.MapPost("/v1/chat/completions", (HttpContext c) => HandleAsync(c, deployment: null));
+        _app.MapPost("/openai/deployments/{deployment}/chat/completions", (HttpContext c, string deployment) => HandleAsync(c, deployment));
+        await _app.StartAsync();
+        BaseUrl = $"http://127.0.0.1:{port}";
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context, string? deployment)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        using var json = JsonDocument.Parse(body);
+        var model = deployment ?? json.RootElement.GetProperty("model").GetString()!;
+        var call = Calls.AddOrUpdate(model, 1, (_, n) => n + 1);
+        LastBody[model] = body;
+        var stream = json.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
+        var includeUsage = json.RootElement.TryGetProperty("stream_options", out var so)
+            && so.TryGetProperty("include_usage", out var iu) && iu.GetBoolean();
+
+        switch (model)
+        {
+            case "error-500":
+                context.Response.StatusCode = 500;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = "upstream exploded", type = "server_error" } });
+                return;
+            case "hang":
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { });
+                return;
+            case "garbage":
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("<html>definitely not json");
+                return;
+            case var m when m.StartsWith("flaky", StringComparison.Ordinal) && call == 1:
+                context.Response.StatusCode = 429;
+                context.Response.Headers["retry-after-ms"] = "10";
+                await context.Response.WriteAsJsonAsync(new { error = new { message = "slow down", type = "rate_limit_error" } });
+                return;
+        }
+
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$$"""
+                {"id":"chatcmpl-fake{{{call}}}","object":"chat.completion","created":1700000000,"model":"{{{model}}}",
+                 "choices":[{"index":0,"message":{"role":"assistant","content":"Hello from {{{model}}}"},"finish_reason":"stop"}],
+                 "usage":{"prompt_tokens":11,"completion_tokens":5,"total_tokens":16}}
+                """);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        string[] pieces = ["Hello", " from", " the", " fake"];
+        for (var i = 0; i < pieces.Length; i++)
+        {
+            if (model.StartsWith("cut", StringComparison.Ordinal) && i == 2)
+            {
+                // Let the first chunks reach the gateway before the reset (a reset discards unread bytes).
+                await Task.Delay(300);
+                context.Abort();
+                return;
+            }
+
+            var role = i == 0 ? "\"role\":\"assistant\"," : "";
+            await context.Response.WriteAsync($$$"""
+                data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":"{{{model}}}","choices":[{"index":0,"delta":{{{{role}}}"content":"{{{pieces[i]}}}"},"finish_reason":null}]}
+
+
+                """);
+            await context.Response.Body.FlushAsync();
+        }
+
+        await context.Response.WriteAsync($$$"""
+            data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":"{{{model}}}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+
+            """);
+        if (includeUsage && model != "no-usage")
+        {
+            await context.Response.WriteAsync($$$"""
+                data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15}}
+
+
+                """);
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+}
