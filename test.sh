@@ -5,10 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [ ! -x deploy/azurite/node_modules/.bin/azurite ]; then
-  echo "Installing Azurite (deploy/azurite)..."
-  npm ci --prefix deploy/azurite --no-audit --no-fund --loglevel=error
-fi
+# npm packages the tests run: Azurite (azure profile) and the official openai client (a real caller).
+for dir in deploy/azurite tests/Platform.IntegrationTests/node; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "Installing npm packages in $dir..."
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Platform.sln -c Release --nologo -clp:ErrorsOnly
