@@ -1,0 +1,78 @@
+using Platform.Providers.Catalog;
+
+namespace Platform.Tests.Gateway;
+
+public sealed class PriceTableTests
+{
+    private static readonly PriceTable Prices = PriceTable.LoadDefault();
+
+    [Fact]
+    public void Default_IsSeededFromThePublicPriceFile()
+    {
+        var gpt4oMini = Prices.Find("gpt-4o-mini");
+
+        Assert.True(Prices.Count > 100);
+        Assert.NotNull(gpt4oMini);
+        Assert.Equal(0.15m, gpt4oMini.InputPerMillion);
+        Assert.Equal(0.075m, gpt4oMini.CachedInputPerMillion);
+        Assert.Equal(0.60m, gpt4oMini.OutputPerMillion);
+        Assert.Equal(128000, gpt4oMini.ContextWindow);
+    }
+
+    [Fact]
+    public void Cost_ChargesCachedInputAtItsOwnPrice()
+    {
+        var price = new ModelPrice(InputPerMillion: 2m, CachedInputPerMillion: 0.5m, OutputPerMillion: 8m, ContextWindow: null);
+
+        // 1000 input of which 400 cached, 500 output.
+        Assert.Equal((600 * 2m + 400 * 0.5m + 500 * 8m) / 1_000_000m, price.Cost(1000, 400, 500));
+    }
+
+    [Fact]
+    public void Cost_OfManySmallRequests_SumsExactly()
+    {
+        var price = Prices.Find("gpt-4o-mini")!;
+        var total = Enumerable.Range(0, 1_000_000).Aggregate(0m, (sum, _) => sum + price.Cost(7, 0, 3));
+
+        Assert.Equal(1_000_000 * price.Cost(7, 0, 3), total);
+    }
+
+    [Fact]
+    public void Resolve_RouteOverridesWinOverTheTable()
+    {
+        var route = new ModelRoute { Name = "mine", UpstreamModel = "gpt-4o-mini", OutputPricePerMillion = 1m };
+
+        var price = Prices.Resolve(route);
+
+        Assert.Equal(0.15m, price.InputPerMillion);
+        Assert.Equal(1m, price.OutputPerMillion);
+    }
+
+    [Fact]
+    public void Resolve_UnknownModelWithoutOverrides_IsFree()
+    {
+        var price = Prices.Resolve(new ModelRoute { Name = "local-llama" });
+
+        Assert.Equal(0m, price.Cost(1000, 0, 1000));
+    }
+
+    [Fact]
+    public void Validate_NamesEachBadSetting()
+    {
+        List<ModelRoute> routes =
+        [
+            new() { Name = "a", Provider = "anthropic" },
+            new() { Name = "a", Provider = "simulated", Fallbacks = ["missing"] },
+            new() { Name = "az", Provider = "azure-openai" },
+            new() { Name = "t", Provider = "simulated", TimeoutSeconds = 0 },
+        ];
+
+        var failures = ModelCatalog.Validate(routes, "Platform:Models");
+
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:0:Provider", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:1:Name", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:1:Fallbacks", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:2:Endpoint", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:3:TimeoutSeconds", StringComparison.Ordinal));
+    }
+}
