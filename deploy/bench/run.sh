@@ -43,7 +43,7 @@ nginx -c "$work/nginx/nginx.conf" & pids+=($!)
 (cd "$work/yarp" && exec dotnet YarpBaseline.dll --urls "http://127.0.0.1:$YARP_PORT" --upstream "http://127.0.0.1:$NGINX_PORT") >/dev/null 2>&1 & pids+=($!)
 
 export BENCH_KEY="bench-client-key-0123456789abcdef0123456789"
-(cd "$work/gateway" && exec dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
+(cd "$work/gateway" && exec env ${GATEWAY_ENV:-} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
   --Platform:DataDirectory="$work/data" \
   --Platform:Cluster:SiloPort="$(free_port)" --Platform:Cluster:GatewayPort="$(free_port)" \
   --Platform:Bootstrap:AdminKey="bench-admin-key-0123456789abcdef0123456789" \
