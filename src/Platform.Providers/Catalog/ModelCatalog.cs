@@ -1,3 +1,4 @@
+using Platform.Gateway;
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Frozen;
@@ -31,10 +32,16 @@ public sealed class ModelCatalog : IDisposable
     private readonly FrozenDictionary<string, ResolvedRoute> _routes;
 
     public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices)
+        : this(routes, prices, CreateClient)
+    {
+    }
+
+    /// <summary>Builds a catalog whose chat clients come from <paramref name="clients"/> (which may reuse them across catalogs).</summary>
+    public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices, Func<ModelRoute, IChatClient> clients)
     {
         _routes = routes.ToFrozenDictionary(
             r => r.Name,
-            r => new ResolvedRoute(r, prices.Resolve(r), CreateClient(r)),
+            r => new ResolvedRoute(r, prices.Resolve(r), clients(r)),
             StringComparer.Ordinal);
         Ordered = [.. _routes.Values.OrderBy(r => r.Name, StringComparer.Ordinal)];
     }
@@ -120,7 +127,7 @@ public sealed class ModelCatalog : IDisposable
         }
     }
 
-    private static IChatClient CreateClient(ModelRoute route)
+    public static IChatClient CreateClient(ModelRoute route)
     {
         if (route.Provider == ProviderNames.Simulated)
         {

@@ -1,3 +1,4 @@
+using Platform.Gateway;
 using System.Collections.Frozen;
 using System.Text.Json;
 

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.AI;
-using Platform.Providers.Catalog;
+using Platform.Gateway;
 using Platform.Providers.Tokens;
 
 namespace Platform.Providers.Simulated;

@@ -30,21 +30,21 @@ public static class GatewayApi
         return v1;
     }
 
-    public static IResult ListModels(HttpContext context, ModelCatalog catalog)
+    public static IResult ListModels(HttpContext context, ModelCatalogProvider catalogs)
     {
         var caller = context.GetCaller();
-        IEnumerable<ResolvedRoute> routes = caller.AllowDirectModelAccess ? catalog.Ordered : [];
+        IEnumerable<ResolvedRoute> routes = caller.AllowDirectModelAccess ? catalogs.Current.Ordered : [];
         return Results.Json(
             new { @object = "list", data = routes.Select(r => new { id = r.Name, @object = "model", created = 0, owned_by = r.Route.Provider }) },
             Http.PlatformJson.OpenAi);
     }
 
-    public static async Task ChatCompletions(HttpContext context, ModelCatalog catalog, ChatExecutor executor)
+    public static async Task ChatCompletions(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor)
     {
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
-        var route = (caller.AllowDirectModelAccess ? catalog.Find(request.Model) : null)
+        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(request.Model) : null)
             ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model", "model_not_found");
 
         var id = "chatcmpl-" + context.TraceIdentifier;

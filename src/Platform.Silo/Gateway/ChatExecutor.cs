@@ -1,5 +1,6 @@
 using System.ClientModel;
 using Microsoft.Extensions.AI;
+using Platform.Gateway;
 using Platform.Providers.Catalog;
 using Platform.Providers.Simulated;
 
@@ -30,7 +31,7 @@ public sealed class OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, Ser
 /// routes of its fallback list in order. A stream counts as failed only until its first update: after that
 /// the client has bytes and the stream can only end with an error event.
 /// </summary>
-public sealed partial class ChatExecutor(ModelCatalog catalog, ILogger<ChatExecutor> logger)
+public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<ChatExecutor> logger)
 {
     public async Task<(ChatResponse Response, ServedBy ServedBy)> CompleteAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken)
     {
@@ -114,7 +115,7 @@ public sealed partial class ChatExecutor(ModelCatalog catalog, ILogger<ChatExecu
         yield return (primary, false);
         foreach (var name in primary.Route.Fallbacks)
         {
-            if (catalog.Find(name) is { } route)
+            if (catalogs.Current.Find(name) is { } route)
             {
                 yield return (route, true);
             }

@@ -5,10 +5,12 @@ namespace Platform.Silo.Gateway;
 
 public static class GatewayServices
 {
+    /// <summary>Must be called after <c>UseOrleans</c>: the catalog provider talks to a grain once started.</summary>
     public static IServiceCollection AddPlatformGateway(this IServiceCollection services, PlatformOptions options)
     {
         services.AddSingleton(PriceTable.LoadDefault());
-        services.AddSingleton(sp => new ModelCatalog(options.Models, sp.GetRequiredService<PriceTable>()));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ModelCatalogProvider>(sp, (IReadOnlyList<Platform.Gateway.ModelRoute>)options.Models));
+        services.AddHostedService(sp => sp.GetRequiredService<ModelCatalogProvider>());
         services.AddSingleton<ChatExecutor>();
         return services;
     }

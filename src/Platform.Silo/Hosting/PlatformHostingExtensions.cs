@@ -57,6 +57,7 @@ public static class PlatformHostingExtensions
         app.MapScalarApiReference("/api-reference");
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
         app.MapTenantsApi();
+        app.MapModelsApi();
         app.MapGatewayApi();
         return app;
     }

@@ -29,7 +29,7 @@ public sealed class PlatformOptions
     public BootstrapOptions Bootstrap { get; set; } = new();
 
     /// <summary><c>Platform:Models</c>: the model catalog (routes clients name in <c>model</c>).</summary>
-    public List<Platform.Providers.Catalog.ModelRoute> Models { get; set; } = [];
+    public List<Platform.Gateway.ModelRoute> Models { get; set; } = [];
 
     /// <summary>True when the Azure Storage providers back the cluster (profiles <c>azure</c> and <c>kubernetes</c>).</summary>
     public bool UsesAzure =>

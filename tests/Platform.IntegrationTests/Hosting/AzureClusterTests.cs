@@ -94,6 +94,31 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task ModelRouteAddedThroughOneSilo_IsServedByTheOtherWithinTwoPollIntervals()
+    {
+        var (a, b) = await StartPairAsync(NewClusterId());
+        await using var _ = a;
+        await using var __ = b;
+        using var tenant = await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = "models", displayName = "Models" })));
+        using var key = await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants/models/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "c", role = "client" })));
+        using var keyJson = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+        var secret = keyJson.RootElement.GetProperty("secret").GetString()!;
+        var chat = new { model = "cluster-route", messages = new[] { new { role = "user", content = "hi" } } };
+        using var before = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", secret, JsonContent.Create(chat)));
+        Assert.Equal(HttpStatusCode.NotFound, before.StatusCode);
+
+        using var put = await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Put, "/api/v1/models/cluster-route", TestEnvironment.AdminKey, JsonContent.Create(new { provider = "simulated" })));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        using var after = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", secret, JsonContent.Create(chat)));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
     public async Task BlobGrainStorage_StateSurvivesAFullClusterRestart()
     {
         var clusterId = NewClusterId();

@@ -1,3 +1,4 @@
+using Platform.Gateway;
 using Platform.Providers.Catalog;
 
 namespace Platform.Tests.Gateway;

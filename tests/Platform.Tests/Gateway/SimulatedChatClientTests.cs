@@ -1,5 +1,5 @@
 using Microsoft.Extensions.AI;
-using Platform.Providers.Catalog;
+using Platform.Gateway;
 using Platform.Providers.Simulated;
 
 namespace Platform.Tests.Gateway;

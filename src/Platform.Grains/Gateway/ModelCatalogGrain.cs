@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Platform.Hosting;
+using Platform.Tenants;
+
+namespace Platform.Gateway;
+
+[GenerateSerializer]
+[Alias("Platform.Gateway.ModelCatalogState")]
+public sealed class ModelCatalogState
+{
+    [Id(0)]
+    public long Version { get; set; }
+
+    [Id(1)]
+    public List<ModelRoute> Routes { get; set; } = [];
+}
+
+/// <summary>Single writer of the API-managed model routes; every change is audited in the system tenant's log.</summary>
+public sealed class ModelCatalogGrain(
+    [PersistentState("modelcatalog", PlatformStorage.Default)] IPersistentState<ModelCatalogState> state) : Grain, IModelCatalogGrain
+{
+    public const string Key = "global";
+
+    public Task<ModelCatalogSnapshot> GetAsync() => Task.FromResult(Snapshot());
+
+    public Task<long> GetVersionAsync() => Task.FromResult(state.State.Version);
+
+    public async Task<ModelCatalogSnapshot> UpsertAsync(ModelRoute route, Actor actor)
+    {
+        var index = state.State.Routes.FindIndex(r => r.Name == route.Name);
+        var before = index >= 0 ? Describe(state.State.Routes[index]) : null;
+        if (index >= 0)
+        {
+            state.State.Routes[index] = route;
+        }
+        else
+        {
+            state.State.Routes.Add(route);
+        }
+
+        state.State.Version++;
+        await state.WriteStateAsync();
+        await AuditAsync(actor, "model.upsert", route.Name, before, Describe(route));
+        return Snapshot();
+    }
+
+    public async Task<bool> RemoveAsync(string name, Actor actor)
+    {
+        var index = state.State.Routes.FindIndex(r => r.Name == name);
+        if (index < 0)
+        {
+            return false;
+        }
+
+        var before = Describe(state.State.Routes[index]);
+        state.State.Routes.RemoveAt(index);
+        state.State.Version++;
+        await state.WriteStateAsync();
+        await AuditAsync(actor, "model.remove", name, before, null);
+        return true;
+    }
+
+    private ModelCatalogSnapshot Snapshot() => new(state.State.Version, [.. state.State.Routes]);
+
+    private Task<AuditEntry> AuditAsync(Actor actor, string action, string name, string? before, string? after) =>
+        GrainFactory.GetGrain<IAuditLogGrain>(TenantIds.System).AppendAsync(new AuditRecord(actor, action, $"model/{name}", before, after));
+
+    // Routes hold no secrets (credentials are environment variable names), so the whole route is the summary.
+    private static string Describe(ModelRoute route) => JsonSerializer.Serialize(route);
+}

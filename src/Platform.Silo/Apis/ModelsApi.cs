@@ -1,0 +1,114 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Gateway;
+using Platform.Providers.Catalog;
+using Platform.Silo.Auth;
+using Platform.Silo.Gateway;
+using Platform.Tenants;
+
+namespace Platform.Silo.Apis;
+
+/// <summary>
+/// The model catalog: <c>/api/v1/models</c>. Routes from configuration are listed with <c>source: configuration</c>;
+/// admins add or override routes through the API (<c>source: api</c>); every silo serves a change within about a second.
+/// </summary>
+public static class ModelsApi
+{
+    public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder app)
+    {
+        var models = app.MapGroup("/api/v1/models").WithTags("Model catalog").RequireAuthorization();
+        models.MapGet("/", List).RequireRoles(Role.Owner, Role.Operator, Role.Developer, Role.Viewer)
+            .WithSummary("List model routes with their resolved prices (credentials are environment variable names, never values).");
+        models.MapGet("/{name}", Get).RequireRoles(Role.Owner, Role.Operator, Role.Developer, Role.Viewer).WithSummary("Read a model route.");
+        models.MapPut("/{name}", Put).RequireRoles(Role.Admin).WithSummary("Create or override a model route (admin).");
+        models.MapDelete("/{name}", Delete).RequireRoles(Role.Admin).WithSummary("Remove an API-managed model route (admin).");
+        return models;
+    }
+
+    public static Ok<IReadOnlyList<ModelRouteResponse>> List(ModelCatalogProvider catalogs) =>
+        TypedResults.Ok<IReadOnlyList<ModelRouteResponse>>([.. catalogs.Current.Ordered.Select(r => ModelRouteResponse.From(r, catalogs.ApiManaged))]);
+
+    public static Ok<ModelRouteResponse> Get(string name, ModelCatalogProvider catalogs) =>
+        TypedResults.Ok(ModelRouteResponse.From(
+            catalogs.Current.Find(name) ?? throw PlatformException.NotFound($"Model route '{name}'"),
+            catalogs.ApiManaged));
+
+    public static async Task<Ok<ModelRouteResponse>> Put(string name, ModelRoute route, HttpContext context, IGrainFactory grains, ModelCatalogProvider catalogs)
+    {
+        if (!string.IsNullOrEmpty(route.Name) && route.Name != name)
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"The body's name '{route.Name}' differs from the path's '{name}'.", "name");
+        }
+
+        route.Name = name;
+        var grain = grains.GetGrain<IModelCatalogGrain>(ModelCatalogGrain.Key);
+        var current = await grain.GetAsync();
+        var proposed = current.Routes.Where(r => r.Name != name).Append(route).ToList();
+        ThrowIfInvalid(catalogs.MergedWith(proposed));
+
+        await grain.UpsertAsync(route, context.GetActor());
+        await catalogs.RefreshAsync(context.RequestAborted);
+        return TypedResults.Ok(ModelRouteResponse.From(catalogs.Current.Find(name)!, catalogs.ApiManaged));
+    }
+
+    public static async Task<NoContent> Delete(string name, HttpContext context, IGrainFactory grains, ModelCatalogProvider catalogs)
+    {
+        var grain = grains.GetGrain<IModelCatalogGrain>(ModelCatalogGrain.Key);
+        var current = await grain.GetAsync();
+        if (current.Routes.All(r => r.Name != name))
+        {
+            throw catalogs.Configured.Any(r => r.Name == name)
+                ? new PlatformException(ErrorKind.Conflict, $"Model route '{name}' is defined in configuration; change it there (or override it with PUT).")
+                : PlatformException.NotFound($"Model route '{name}'");
+        }
+
+        var remaining = current.Routes.Where(r => r.Name != name).ToList();
+        ThrowIfInvalid(catalogs.MergedWith(remaining));
+        await grain.RemoveAsync(name, context.GetActor());
+        await catalogs.RefreshAsync(context.RequestAborted);
+        return TypedResults.NoContent();
+    }
+
+    private static void ThrowIfInvalid(List<ModelRoute> merged)
+    {
+        var failures = ModelCatalog.Validate(merged, "routes");
+        if (failures.Count > 0)
+        {
+            throw new PlatformException(ErrorKind.Invalid, string.Join(" ", failures));
+        }
+    }
+}
+
+public sealed record ModelRouteResponse(
+    string Name,
+    string Provider,
+    string? Endpoint,
+    string UpstreamModel,
+    string? CredentialEnvironmentVariable,
+    decimal InputPricePerMillion,
+    decimal CachedInputPricePerMillion,
+    decimal OutputPricePerMillion,
+    int? ContextWindow,
+    double TimeoutSeconds,
+    int MaxRetries,
+    IReadOnlyList<string> Fallbacks,
+    string Source)
+{
+    public static ModelRouteResponse From(ResolvedRoute resolved, IReadOnlySet<string> apiManaged)
+    {
+        var r = resolved.Route;
+        return new ModelRouteResponse(
+            r.Name,
+            r.Provider,
+            r.Endpoint,
+            r.UpstreamName,
+            r.CredentialEnvironmentVariable,
+            resolved.Price.InputPerMillion,
+            resolved.Price.CachedInputPerMillion,
+            resolved.Price.OutputPerMillion,
+            resolved.Price.ContextWindow,
+            r.TimeoutSeconds,
+            r.MaxRetries,
+            r.Fallbacks,
+            apiManaged.Contains(r.Name) ? "api" : "configuration");
+    }
+}
