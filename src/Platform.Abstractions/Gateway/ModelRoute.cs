@@ -64,8 +64,18 @@ public sealed class ModelRoute
     [Id(13)]
     public SimulatedModelOptions Simulated { get; set; } = new();
 
+    /// <summary><c>chat</c> (default; <c>/v1/chat/completions</c>) or <c>embedding</c> (<c>/v1/embeddings</c>).</summary>
+    [Id(14)]
+    public string Mode { get; set; } = ModelModes.Chat;
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string UpstreamName => string.IsNullOrWhiteSpace(UpstreamModel) ? Name : UpstreamModel;
+}
+
+public static class ModelModes
+{
+    public const string Chat = "chat";
+    public const string Embedding = "embedding";
 }
 
 public static class ProviderNames

@@ -9,8 +9,18 @@ using Platform.Providers.Simulated;
 
 namespace Platform.Providers.Catalog;
 
-/// <summary>A route ready to serve: its settings, resolved price and chat client.</summary>
-public sealed class ResolvedRoute(ModelRoute route, ModelPrice price, IChatClient client)
+/// <summary>The provider clients of one route: a chat client or an embedding generator, by the route's mode.</summary>
+public sealed record RouteClients(IChatClient? Chat, IEmbeddingGenerator<string, Embedding<float>>? Embeddings) : IDisposable
+{
+    public void Dispose()
+    {
+        Chat?.Dispose();
+        Embeddings?.Dispose();
+    }
+}
+
+/// <summary>A route ready to serve: its settings, resolved price and provider clients.</summary>
+public sealed class ResolvedRoute(ModelRoute route, ModelPrice price, RouteClients clients)
 {
     public ModelRoute Route { get; } = route;
 
@@ -18,7 +28,13 @@ public sealed class ResolvedRoute(ModelRoute route, ModelPrice price, IChatClien
 
     public ModelPrice Price { get; } = price;
 
-    public IChatClient Client { get; } = client;
+    /// <summary>The chat client; null on an embedding route.</summary>
+    public IChatClient? Chat { get; } = clients.Chat;
+
+    /// <summary>The embedding generator; null on a chat route.</summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? Embeddings { get; } = clients.Embeddings;
+
+    public RouteClients Clients { get; } = clients;
 
     public TimeSpan Timeout { get; } = TimeSpan.FromSeconds(route.TimeoutSeconds);
 }
@@ -32,12 +48,12 @@ public sealed class ModelCatalog : IDisposable
     private readonly FrozenDictionary<string, ResolvedRoute> _routes;
 
     public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices)
-        : this(routes, prices, CreateClient)
+        : this(routes, prices, CreateClients)
     {
     }
 
     /// <summary>Builds a catalog whose chat clients come from <paramref name="clients"/> (which may reuse them across catalogs).</summary>
-    public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices, Func<ModelRoute, IChatClient> clients)
+    public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices, Func<ModelRoute, RouteClients> clients)
     {
         _routes = routes.ToFrozenDictionary(
             r => r.Name,
@@ -99,6 +115,11 @@ public sealed class ModelCatalog : IDisposable
                 failures.Add($"{at}: prices must not be negative.");
             }
 
+            if (r.Mode is not (ModelModes.Chat or ModelModes.Embedding))
+            {
+                failures.Add($"{at}:Mode '{r.Mode}' must be 'chat' or 'embedding'.");
+            }
+
             if (r.Simulated.ErrorRate is < 0 or > 1)
             {
                 failures.Add($"{at}:Simulated:ErrorRate must be between 0 and 1.");
@@ -109,9 +130,14 @@ public sealed class ModelCatalog : IDisposable
         {
             foreach (var fallback in routes[i].Fallbacks)
             {
-                if (fallback == routes[i].Name || !names.Contains(fallback))
+                var target = routes.FirstOrDefault(r => r.Name == fallback);
+                if (fallback == routes[i].Name || target is null)
                 {
                     failures.Add($"{section}:{i}:Fallbacks names '{fallback}', which is not another route.");
+                }
+                else if (target.Mode != routes[i].Mode)
+                {
+                    failures.Add($"{section}:{i}:Fallbacks names '{fallback}', a route of another mode ({target.Mode}).");
                 }
             }
         }
@@ -123,15 +149,18 @@ public sealed class ModelCatalog : IDisposable
     {
         foreach (var route in _routes.Values)
         {
-            route.Client.Dispose();
+            route.Clients.Dispose();
         }
     }
 
-    public static IChatClient CreateClient(ModelRoute route)
+    public static RouteClients CreateClients(ModelRoute route)
     {
+        var embedding = route.Mode == ModelModes.Embedding;
         if (route.Provider == ProviderNames.Simulated)
         {
-            return new SimulatedChatClient(route.Name, route.Simulated);
+            return embedding
+                ? new RouteClients(null, new SimulatedEmbeddingGenerator(route.Name, route.Simulated))
+                : new RouteClients(new SimulatedChatClient(route.Name, route.Simulated), null);
         }
 
         // Local OpenAI-compatible servers (vLLM, Ollama, llama.cpp) often need no key; the SDK needs a non-empty one.
@@ -149,7 +178,9 @@ public sealed class ModelCatalog : IDisposable
                 RetryPolicy = new ClientRetryPolicy(0),
                 NetworkTimeout = timeout,
             });
-            return azure.GetChatClient(route.UpstreamName).AsIChatClient();
+            return embedding
+                ? new RouteClients(null, azure.GetEmbeddingClient(route.UpstreamName).AsIEmbeddingGenerator())
+                : new RouteClients(azure.GetChatClient(route.UpstreamName).AsIChatClient(), null);
         }
 
         var options = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(0), NetworkTimeout = timeout };
@@ -158,6 +189,9 @@ public sealed class ModelCatalog : IDisposable
             options.Endpoint = new Uri(endpoint);
         }
 
-        return new OpenAIClient(credential, options).GetChatClient(route.UpstreamName).AsIChatClient();
+        var openAi = new OpenAIClient(credential, options);
+        return embedding
+            ? new RouteClients(null, openAi.GetEmbeddingClient(route.UpstreamName).AsIEmbeddingGenerator())
+            : new RouteClients(openAi.GetChatClient(route.UpstreamName).AsIChatClient(), null);
     }
 }

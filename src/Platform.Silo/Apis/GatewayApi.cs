@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Platform.Gateway;
 using Platform.Providers.Catalog;
 using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
@@ -27,6 +28,9 @@ public static class GatewayApi
         v1.MapPost("/chat/completions", ChatCompletions)
             .WithSummary("OpenAI chat completions, streaming (server-sent events) or not.")
             .Accepts<ChatCompletionRequest>("application/json");
+        v1.MapPost("/embeddings", Embeddings)
+            .WithSummary("OpenAI embeddings, passed through to an embedding route.")
+            .Accepts<EmbeddingRequest>("application/json");
         return v1;
     }
 
@@ -44,8 +48,7 @@ public static class GatewayApi
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
-        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(request.Model) : null)
-            ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model", "model_not_found");
+        var route = FindRoute(caller, catalogs, request.Model, ModelModes.Chat);
 
         var id = "chatcmpl-" + context.TraceIdentifier;
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -62,6 +65,90 @@ public static class GatewayApi
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, request.Model, response.ResponseId ?? id, created, usage);
         await context.Response.BodyWriter.FlushAsync(aborted);
+    }
+
+    public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor)
+    {
+        var caller = context.GetCaller();
+        var aborted = context.RequestAborted;
+        var (model, inputs, options, base64) = await ReadEmbeddingRequestAsync(context.Request, aborted);
+        var route = FindRoute(caller, catalogs, model, ModelModes.Embedding);
+
+        var (embeddings, servedBy) = await executor.EmbedAsync(route, inputs, options, aborted);
+        var inputTokens = embeddings.Usage?.InputTokenCount ?? inputs.Sum(i => (long)TokenCounter.Count(i));
+        var cost = route.Price.Cost(inputTokens, 0, 0);
+        SetRouteHeaders(context.Response, servedBy);
+        context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(cost);
+        context.Response.ContentType = "application/json";
+        CompletionWriter.WriteEmbeddings(context.Response.BodyWriter, embeddings, model, inputTokens, base64);
+        await context.Response.BodyWriter.FlushAsync(aborted);
+    }
+
+    private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode)
+    {
+        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(model) : null)
+            ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{model}' does not exist or you do not have access to it.", "model", "model_not_found");
+        return route.Route.Mode == mode
+            ? route
+            : throw new PlatformException(
+                ErrorKind.Invalid,
+                mode == ModelModes.Chat
+                    ? $"The model '{model}' is an embedding model; call /v1/embeddings."
+                    : $"The model '{model}' is a chat model; call /v1/chat/completions.",
+                "model",
+                "model_not_supported");
+    }
+
+    private static async Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64)> ReadEmbeddingRequestAsync(
+        HttpRequest request, CancellationToken aborted)
+    {
+        try
+        {
+            var wire = await JsonSerializer.DeserializeAsync(request.Body, GatewayJsonContext.Default.EmbeddingRequest, aborted)
+                ?? throw new PlatformException(ErrorKind.Invalid, "The request body must be a JSON object.", null, "invalid_json");
+            if (string.IsNullOrWhiteSpace(wire.Model))
+            {
+                throw new PlatformException(ErrorKind.Invalid, "you must provide a model parameter", "model", "invalid_value");
+            }
+
+            List<string> inputs = wire.Input.ValueKind switch
+            {
+                JsonValueKind.String => [wire.Input.GetString()!],
+                JsonValueKind.Array when wire.Input.GetArrayLength() is > 0 and <= 2048
+                    && wire.Input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+                    => [.. wire.Input.EnumerateArray().Select(e => e.GetString()!)],
+                _ => throw new PlatformException(ErrorKind.Invalid, "input must be a string or an array of 1 to 2048 strings", "input", "invalid_value"),
+            };
+            if (inputs.Any(string.IsNullOrEmpty))
+            {
+                throw new PlatformException(ErrorKind.Invalid, "input must not contain empty strings", "input", "invalid_value");
+            }
+
+            if (wire.Dimensions is <= 0 or > 8192)
+            {
+                throw new PlatformException(ErrorKind.Invalid, "dimensions must be between 1 and 8192", "dimensions", "invalid_value");
+            }
+
+            var base64 = wire.EncodingFormat switch
+            {
+                null or "float" => false,
+                "base64" => true,
+                _ => throw new PlatformException(ErrorKind.Invalid, "encoding_format must be 'float' or 'base64'", "encoding_format", "invalid_value"),
+            };
+            return (wire.Model, inputs, new EmbeddingGenerationOptions { Dimensions = wire.Dimensions }, base64);
+        }
+        catch (JsonException ex)
+        {
+            throw new PlatformException(
+                ErrorKind.Invalid,
+                $"We could not parse the JSON body of your request: {ex.Message}",
+                ex.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null,
+                "invalid_json");
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "The request body is not valid UTF-8.", null, "invalid_encoding");
+        }
     }
 
     private static async Task StreamAsync(HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string id, long created, CancellationToken aborted)

@@ -33,7 +33,16 @@ public sealed class OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, Ser
 /// </summary>
 public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<ChatExecutor> logger)
 {
-    public async Task<(ChatResponse Response, ServedBy ServedBy)> CompleteAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken)
+    public Task<(ChatResponse Response, ServedBy ServedBy)> CompleteAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken) =>
+        ExecuteAsync(primary, (route, token) => route.Chat!.GetResponseAsync(request.Messages, request.Options, token), cancellationToken);
+
+    public Task<(GeneratedEmbeddings<Embedding<float>> Response, ServedBy ServedBy)> EmbedAsync(
+        ResolvedRoute primary, IReadOnlyList<string> inputs, EmbeddingGenerationOptions options, CancellationToken cancellationToken) =>
+        ExecuteAsync(primary, (route, token) => route.Embeddings!.GenerateAsync(inputs, options, token), cancellationToken);
+
+    /// <summary>One call with the route's timeout and retries, then each fallback route in turn.</summary>
+    private async Task<(T Response, ServedBy ServedBy)> ExecuteAsync<T>(
+        ResolvedRoute primary, Func<ResolvedRoute, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         var attempts = 0;
         Exception? last = null;
@@ -46,8 +55,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 timeout.CancelAfter(route.Timeout);
                 try
                 {
-                    var response = await route.Client.GetResponseAsync(request.Messages, request.Options, timeout.Token).ConfigureAwait(false);
-                    return (response, new ServedBy(route, attempts, fallback));
+                    return (await call(route, timeout.Token).ConfigureAwait(false), new ServedBy(route, attempts, fallback));
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetriable(ex, timeout))
                 {
@@ -75,7 +83,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 attempts++;
                 var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(route.Timeout);
-                var updates = route.Client.GetStreamingResponseAsync(request.Messages, request.Options, timeout.Token).GetAsyncEnumerator(timeout.Token);
+                var updates = route.Chat!.GetStreamingResponseAsync(request.Messages, request.Options, timeout.Token).GetAsyncEnumerator(timeout.Token);
                 try
                 {
                     if (await updates.MoveNextAsync().ConfigureAwait(false))
@@ -115,7 +123,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         yield return (primary, false);
         foreach (var name in primary.Route.Fallbacks)
         {
-            if (catalogs.Current.Find(name) is { } route)
+            if (catalogs.Current.Find(name) is { } route && route.Route.Mode == primary.Route.Mode)
             {
                 yield return (route, true);
             }

@@ -116,6 +116,45 @@ public static class CompletionWriter
         json.WriteEndObject();
     }
 
+    public static void WriteEmbeddings(IBufferWriter<byte> buffer, GeneratedEmbeddings<Embedding<float>> embeddings, string model, long inputTokens, bool base64)
+    {
+        using var json = new Utf8JsonWriter(buffer);
+        json.WriteStartObject();
+        json.WriteString("object", "list");
+        json.WriteStartArray("data");
+        for (var i = 0; i < embeddings.Count; i++)
+        {
+            json.WriteStartObject();
+            json.WriteString("object", "embedding");
+            json.WriteNumber("index", i);
+            var vector = embeddings[i].Vector.Span;
+            if (base64)
+            {
+                json.WriteBase64String("embedding", System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector));
+            }
+            else
+            {
+                json.WriteStartArray("embedding");
+                foreach (var value in vector)
+                {
+                    json.WriteNumberValue(value);
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteString("model", model);
+        json.WriteStartObject("usage");
+        json.WriteNumber("prompt_tokens", inputTokens);
+        json.WriteNumber("total_tokens", inputTokens);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
     public static string FormatCost(decimal cost) => cost.ToString("0.##########", CultureInfo.InvariantCulture);
 
     private static void WriteChunkStart(Utf8JsonWriter json, string id, long created, string model)

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Microsoft.Extensions.AI;
 using Platform.Gateway;
 using Platform.Providers.Catalog;
 
@@ -19,7 +18,7 @@ public sealed partial class ModelCatalogProvider : BackgroundService
     private readonly PriceTable _prices;
     private readonly IGrainFactory _grains;
     private readonly ILogger<ModelCatalogProvider> _logger;
-    private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RouteClients> _clients = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile CatalogView _current;
 
@@ -87,7 +86,7 @@ public sealed partial class ModelCatalogProvider : BackgroundService
     private CatalogView Build(ModelCatalogSnapshot snapshot)
     {
         var merged = Merge(snapshot.Routes);
-        var catalog = new ModelCatalog(merged, _prices, route => _clients.GetOrAdd(JsonSerializer.Serialize(route), _ => ModelCatalog.CreateClient(route)));
+        var catalog = new ModelCatalog(merged, _prices, route => _clients.GetOrAdd(JsonSerializer.Serialize(route), _ => ModelCatalog.CreateClients(route)));
         return new CatalogView(snapshot.Version, catalog, snapshot.Routes.Select(r => r.Name).ToHashSet(StringComparer.Ordinal));
     }
 

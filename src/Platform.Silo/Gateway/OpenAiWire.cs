@@ -99,9 +99,27 @@ public sealed class WireFunction
     public JsonElement Parameters { get; set; }
 }
 
+/// <summary>The OpenAI embeddings request.</summary>
+public sealed class EmbeddingRequest
+{
+    public string? Model { get; set; }
+
+    public JsonElement Input { get; set; }
+
+    public int? Dimensions { get; set; }
+
+    public string? EncodingFormat { get; set; }
+
+    public string? User { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
+}
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     NumberHandling = JsonNumberHandling.Strict,
     ReadCommentHandling = JsonCommentHandling.Disallow)]
 [JsonSerializable(typeof(ChatCompletionRequest))]
+[JsonSerializable(typeof(EmbeddingRequest))]
 internal sealed partial class GatewayJsonContext : JsonSerializerContext;

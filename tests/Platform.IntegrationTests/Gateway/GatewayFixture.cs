@@ -19,9 +19,10 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         await Upstream.InitializeAsync();
         var i = 10;
-        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null)
+        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null, string mode = "chat")
         {
             var at = $"Platform:Models:{i++}:";
+            Host.Settings[at + "Mode"] = mode;
             Host.Settings[at + "Name"] = name;
             Host.Settings[at + "Provider"] = provider;
             Host.Settings[at + "UpstreamModel"] = upstream;
@@ -49,6 +50,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("garbage", "openai", "garbage", retries: 0);
         Route("cut", "openai", "cut", retries: 0);
         Route("azure", "azure-openai", "azure-deployment");
+        Route("embed", "openai", "text-embedding-3-small", mode: "embedding", price: "0.02");
         _ = Host.Server;
     }
 

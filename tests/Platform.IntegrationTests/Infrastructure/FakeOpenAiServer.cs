@@ -37,6 +37,7 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
         _app = builder.Build();
         _app.MapPost("/v1/chat/completions", (HttpContext c) => HandleAsync(c, deployment: null));
         _app.MapPost("/openai/deployments/{deployment}/chat/completions", (HttpContext c, string deployment) => HandleAsync(c, deployment));
+        _app.MapPost("/v1/embeddings", EmbedAsync);
         await _app.StartAsync();
         BaseUrl = $"http://127.0.0.1:{port}";
     }
@@ -48,6 +49,19 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+    }
+
+    private async Task EmbedAsync(HttpContext context)
+    {
+        using var json = await JsonDocument.ParseAsync(context.Request.Body);
+        var model = json.RootElement.GetProperty("model").GetString()!;
+        Calls.AddOrUpdate(model, 1, (_, n) => n + 1);
+        LastBody[model] = json.RootElement.GetRawText();
+        var input = json.RootElement.GetProperty("input");
+        var count = input.ValueKind == JsonValueKind.Array ? input.GetArrayLength() : 1;
+        var data = string.Join(",", Enumerable.Range(0, count).Select(i => $$$"""{"object":"embedding","index":{{{i}}},"embedding":[0.5,-0.25,0.125]}"""));
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync($$$"""{"object":"list","data":[{{{data}}}],"model":"{{{model}}}","usage":{"prompt_tokens":6,"total_tokens":6}}""");
     }
 
     private async Task HandleAsync(HttpContext context, string? deployment)
