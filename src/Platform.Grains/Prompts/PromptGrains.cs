@@ -1,0 +1,249 @@
+using Platform.Hosting;
+using Platform.Tenants;
+
+namespace Platform.Prompts;
+
+[GenerateSerializer]
+[Alias("Platform.Prompts.PromptGrainState")]
+public sealed class PromptGrainState
+{
+    [Id(0)]
+    public List<PromptVersionSummary> Versions { get; set; } = [];
+
+    [Id(1)]
+    public Dictionary<string, int> Labels { get; set; } = [];
+
+    [Id(2)]
+    public List<LabelMove> LabelHistory { get; set; } = [];
+}
+
+[GenerateSerializer]
+[Alias("Platform.Prompts.PromptVersionGrainState")]
+public sealed class PromptVersionGrainState
+{
+    [Id(0)]
+    public PromptVersion? Version { get; set; }
+}
+
+[GenerateSerializer]
+[Alias("Platform.Prompts.PromptIndexState")]
+public sealed class PromptIndexState
+{
+    [Id(0)]
+    public SortedSet<string> Prompts { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Single writer of a prompt's version list and labels. Versions are numbered 1, 2, 3...; identical content
+/// returns the latest version; a label move is one write (compare-and-set when the caller says what it expects).
+/// There is no way to edit or delete a version, so nothing a label or deployment references can disappear.
+/// </summary>
+public sealed class PromptGrain(
+    [PersistentState("prompt", PlatformStorage.Default)] IPersistentState<PromptGrainState> state,
+    TimeProvider time) : Grain, IPromptGrain
+{
+    private (string Tenant, string Prompt) Key
+    {
+        get
+        {
+            var key = this.GetPrimaryKeyString();
+            var slash = key.IndexOf('/', StringComparison.Ordinal);
+            return (key[..slash], key[(slash + 1)..]);
+        }
+    }
+
+    public async Task<CreateVersionResult> CreateVersionAsync(PromptContent content, string commitMessage, Actor actor)
+    {
+        var (tenant, prompt) = Key;
+        if (!PromptNames.IsValid(prompt))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "Prompt names are 1-100 lowercase letters, digits, '-', '_' or '.', starting with a letter.", "name");
+        }
+
+        PromptTemplates.Validate(content);
+        var hash = PromptHashing.Hash(content);
+        if (state.State.Versions.Count > 0 && state.State.Versions[^1].ContentHash == hash)
+        {
+            var latest = await VersionGrain(state.State.Versions[^1].Version).GetAsync();
+            return new CreateVersionResult(latest!, Created: false);
+        }
+
+        var number = state.State.Versions.Count + 1;
+        var version = new PromptVersion(tenant, prompt, number, content, commitMessage ?? "", actor.KeyId, time.GetUtcNow(), hash);
+
+        // The immutable content first: if the list write below fails, the orphan version is never listed
+        // and the next attempt re-initialises it with the same number.
+        await VersionGrain(number).InitializeAsync(version);
+        state.State.Versions.Add(new PromptVersionSummary(number, hash, version.CommitMessage, version.Author, version.CreatedAt));
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Versions.RemoveAt(state.State.Versions.Count - 1);
+            throw;
+        }
+
+        if (number == 1)
+        {
+            await GrainFactory.GetGrain<IPromptIndexGrain>(tenant).AddAsync(prompt);
+        }
+
+        await AuditAsync(actor, "prompt.version.create", $"prompt/{prompt}@{number}", null, $"hash={hash}; message={version.CommitMessage}");
+        return new CreateVersionResult(version, Created: true);
+    }
+
+    public Task<PromptSummary?> GetAsync() => Task.FromResult(state.State.Versions.Count == 0
+        ? null
+        : new PromptSummary(Key.Prompt, [.. state.State.Versions], new Dictionary<string, int>(state.State.Labels), [.. state.State.LabelHistory]));
+
+    public Task<int> ResolveAsync(int? version, string? label)
+    {
+        if (state.State.Versions.Count == 0)
+        {
+            throw PlatformException.NotFound($"Prompt '{Key.Prompt}'");
+        }
+
+        if (label is not null)
+        {
+            return state.State.Labels.TryGetValue(label, out var target)
+                ? Task.FromResult(target)
+                : throw PlatformException.NotFound($"Label '{label}' of prompt '{Key.Prompt}'");
+        }
+
+        if (version is { } v)
+        {
+            return v >= 1 && v <= state.State.Versions.Count
+                ? Task.FromResult(v)
+                : throw PlatformException.NotFound($"Version {v} of prompt '{Key.Prompt}'");
+        }
+
+        return Task.FromResult(state.State.Versions.Count);
+    }
+
+    public async Task<LabelMove> MoveLabelAsync(string label, int toVersion, int? expectedFrom, bool expectNew, Actor actor)
+    {
+        RequireMayMove(label, actor);
+        if (toVersion < 1 || toVersion > state.State.Versions.Count)
+        {
+            throw PlatformException.NotFound($"Version {toVersion} of prompt '{Key.Prompt}'");
+        }
+
+        int? current = state.State.Labels.TryGetValue(label, out var c) ? c : null;
+        if ((expectNew && current is not null) || (expectedFrom is not null && current != expectedFrom))
+        {
+            throw new PlatformException(
+                ErrorKind.Conflict,
+                $"Label '{label}' points at {(current is null ? "nothing" : $"version {current}")}, not {(expectNew ? "nothing" : $"version {expectedFrom}")}; it was moved by someone else.",
+                "expectedFrom");
+        }
+
+        return await ApplyMoveAsync(new LabelMove(label, current, toVersion, actor.KeyId, time.GetUtcNow(), Rollback: false), actor);
+    }
+
+    public async Task<LabelMove> RollbackLabelAsync(string label, Actor actor)
+    {
+        RequireMayMove(label, actor);
+        if (!state.State.Labels.TryGetValue(label, out var current))
+        {
+            throw PlatformException.NotFound($"Label '{label}' of prompt '{Key.Prompt}'");
+        }
+
+        var last = state.State.LabelHistory.LastOrDefault(m => m.Label == label);
+        if (last?.From is not { } previous)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"Label '{label}' has no previous target to roll back to.");
+        }
+
+        return await ApplyMoveAsync(new LabelMove(label, current, previous, actor.KeyId, time.GetUtcNow(), Rollback: true), actor);
+    }
+
+    private async Task<LabelMove> ApplyMoveAsync(LabelMove move, Actor actor)
+    {
+        var previous = state.State.Labels.TryGetValue(move.Label, out var p) ? p : (int?)null;
+        state.State.Labels[move.Label] = move.To;
+        state.State.LabelHistory.Add(move);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.LabelHistory.RemoveAt(state.State.LabelHistory.Count - 1);
+            if (previous is { } restore)
+            {
+                state.State.Labels[move.Label] = restore;
+            }
+            else
+            {
+                state.State.Labels.Remove(move.Label);
+            }
+
+            throw;
+        }
+
+        await AuditAsync(
+            actor,
+            move.Rollback ? "prompt.label.rollback" : "prompt.label.move",
+            $"prompt/{Key.Prompt}#{move.Label}",
+            move.From is null ? null : $"version={move.From}",
+            $"version={move.To}");
+        return move;
+    }
+
+    private static void RequireMayMove(string label, Actor actor)
+    {
+        if (!PromptLabels.IsValid(label))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "Labels are 1-64 lowercase letters, digits, '-', '_' or '.'.", "label");
+        }
+
+        if (PromptLabels.Protected.Contains(label) && actor.Role is not (Role.Operator or Role.Owner or Role.Admin))
+        {
+            throw new PlatformException(ErrorKind.Forbidden, $"Moving the protected label '{label}' needs the operator role.", "label");
+        }
+    }
+
+    private IPromptVersionGrain VersionGrain(int number) =>
+        GrainFactory.GetGrain<IPromptVersionGrain>(PromptNames.VersionKey(Key.Tenant, Key.Prompt, number));
+
+    private Task<AuditEntry> AuditAsync(Actor actor, string action, string target, string? before, string? after) =>
+        GrainFactory.GetGrain<IAuditLogGrain>(Key.Tenant).AppendAsync(new AuditRecord(actor, action, target, before, after));
+}
+
+public sealed class PromptVersionGrain(
+    [PersistentState("promptversion", PlatformStorage.Default)] IPersistentState<PromptVersionGrainState> state) : Grain, IPromptVersionGrain
+{
+    public async Task InitializeAsync(PromptVersion version)
+    {
+        if (state.State.Version is { } existing)
+        {
+            if (existing.ContentHash == version.ContentHash)
+            {
+                return;
+            }
+
+            // An orphan left by a failed list write: nothing references it, so the number is reused.
+        }
+
+        state.State.Version = version;
+        await state.WriteStateAsync();
+    }
+
+    public Task<PromptVersion?> GetAsync() => Task.FromResult(state.State.Version);
+}
+
+public sealed class PromptIndexGrain(
+    [PersistentState("promptindex", PlatformStorage.Default)] IPersistentState<PromptIndexState> state) : Grain, IPromptIndexGrain
+{
+    public async Task AddAsync(string prompt)
+    {
+        if (state.State.Prompts.Add(prompt))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Prompts]);
+}
