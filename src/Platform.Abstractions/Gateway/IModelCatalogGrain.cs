@@ -8,9 +8,11 @@ namespace Platform.Gateway;
 public interface IModelCatalogGrain : IGrainWithStringKey
 {
     [Alias("GetAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<ModelCatalogSnapshot> GetAsync();
 
     [Alias("GetVersionAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<long> GetVersionAsync();
 
     [Alias("UpsertAsync")]

@@ -12,10 +12,12 @@ public interface IPromptGrain : IGrainWithStringKey
 
     /// <summary>The prompt, or null when it has no version.</summary>
     [Alias("GetAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<PromptSummary?> GetAsync();
 
     /// <summary>The version number a version or label selects (latest when neither is given).</summary>
     [Alias("ResolveAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<int> ResolveAsync(int? version, string? label);
 
     /// <summary>Moves a label atomically; <paramref name="expectedFrom"/> (when given) must be its current target, else 409.</summary>
@@ -36,6 +38,7 @@ public interface IPromptVersionGrain : IGrainWithStringKey
     Task InitializeAsync(PromptVersion version);
 
     [Alias("GetAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<PromptVersion?> GetAsync();
 }
 

@@ -9,6 +9,7 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>The tenant, or null when it was never created.</summary>
     [Alias("GetAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<TenantInfo?> GetAsync();
 
     [Alias("UpdateAsync")]
@@ -21,6 +22,7 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<CreatedApiKey> CreateKeyAsync(NewApiKey request, Actor actor);
 
     [Alias("ListKeysAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync();
 
     [Alias("RevokeKeyAsync")]
@@ -40,6 +42,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
 
     /// <summary>The key, or null when no key has this hash.</summary>
     [Alias("GetAsync")]
+    [Orleans.Concurrency.ReadOnly]
     Task<ApiKeyInfo?> GetAsync();
 
     [Alias("RevokeAsync")]

@@ -29,6 +29,7 @@ public sealed class ModelCatalogGrain(
     {
         var index = state.State.Routes.FindIndex(r => r.Name == route.Name);
         var before = index >= 0 ? Describe(state.State.Routes[index]) : null;
+        var previous = new List<ModelRoute>(state.State.Routes);
         if (index >= 0)
         {
             state.State.Routes[index] = route;
@@ -38,8 +39,7 @@ public sealed class ModelCatalogGrain(
             state.State.Routes.Add(route);
         }
 
-        state.State.Version++;
-        await state.WriteStateAsync();
+        await CommitAsync(previous);
         await AuditAsync(actor, "model.upsert", route.Name, before, Describe(route));
         return Snapshot();
     }
@@ -53,11 +53,26 @@ public sealed class ModelCatalogGrain(
         }
 
         var before = Describe(state.State.Routes[index]);
+        var previous = new List<ModelRoute>(state.State.Routes);
         state.State.Routes.RemoveAt(index);
-        state.State.Version++;
-        await state.WriteStateAsync();
+        await CommitAsync(previous);
         await AuditAsync(actor, "model.remove", name, before, null);
         return true;
+    }
+
+    private async Task CommitAsync(List<ModelRoute> previous)
+    {
+        state.State.Version++;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Version--;
+            state.State.Routes = previous;
+            throw;
+        }
     }
 
     private ModelCatalogSnapshot Snapshot() => new(state.State.Version, [.. state.State.Routes]);

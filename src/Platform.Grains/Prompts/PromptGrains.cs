@@ -241,7 +241,15 @@ public sealed class PromptIndexGrain(
     {
         if (state.State.Prompts.Add(prompt))
         {
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.Prompts.Remove(prompt);
+                throw;
+            }
         }
     }
 

@@ -7,13 +7,27 @@ public sealed class ApiKeyGrain(
 {
     public async Task CreateAsync(ApiKeyInfo key)
     {
-        if (state.State.Key is not null)
+        if (state.State.Key is { } existing)
         {
+            // A retried creation (bootstrap after a storage hiccup) of the same key is not a conflict.
+            if (existing.Id == key.Id && existing.TenantId == key.TenantId && existing.Role == key.Role && existing.RevokedAt is null)
+            {
+                return;
+            }
+
             throw new PlatformException(ErrorKind.Conflict, "A key with this secret already exists; choose another secret.");
         }
 
         state.State.Key = key;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Key = null;
+            throw;
+        }
     }
 
     public Task<ApiKeyInfo?> GetAsync() => Task.FromResult(state.State.Key);
@@ -24,7 +38,15 @@ public sealed class ApiKeyGrain(
         if (key.RevokedAt is null)
         {
             state.State.Key = key with { RevokedAt = at };
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.Key = key;
+                throw;
+            }
         }
 
         return state.State.Key;

@@ -11,7 +11,15 @@ public sealed class TenantDirectoryGrain(
     {
         if (state.State.TenantIds.Add(tenantId))
         {
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.TenantIds.Remove(tenantId);
+                throw;
+            }
         }
     }
 

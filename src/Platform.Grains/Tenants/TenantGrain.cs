@@ -23,7 +23,7 @@ public sealed class TenantGrain(
 
         var now = time.GetUtcNow();
         state.State.Tenant = new TenantInfo(TenantId, settings, Disabled: false, now, now);
-        await state.WriteStateAsync();
+        await WriteOrRestoreAsync(null, state.State.Keys);
         await GrainFactory.GetGrain<ITenantDirectoryGrain>(TenantDirectoryGrain.Key).AddAsync(TenantId);
         await AuditAsync(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(state.State.Tenant));
         return state.State.Tenant;
@@ -37,7 +37,7 @@ public sealed class TenantGrain(
         ValidateSettings(settings);
         var updated = tenant with { Settings = settings, UpdatedAt = time.GetUtcNow() };
         state.State.Tenant = updated;
-        await state.WriteStateAsync();
+        await WriteOrRestoreAsync(tenant, state.State.Keys);
         await AuditAsync(actor, "tenant.update", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
         return updated;
     }
@@ -57,7 +57,7 @@ public sealed class TenantGrain(
 
         var updated = tenant with { Disabled = disabled, UpdatedAt = time.GetUtcNow() };
         state.State.Tenant = updated;
-        await state.WriteStateAsync();
+        await WriteOrRestoreAsync(tenant, state.State.Keys);
         await AuditAsync(actor, disabled ? "tenant.disable" : "tenant.enable", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
         return updated;
     }
@@ -81,6 +81,7 @@ public sealed class TenantGrain(
     public async Task<ApiKeyInfo> RevokeKeyAsync(string keyId, Actor actor)
     {
         var before = await GetKeyAsync(keyId);
+        RequireMayManage(before, actor);
         var after = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
         if (before.RevokedAt is null)
         {
@@ -93,6 +94,7 @@ public sealed class TenantGrain(
     public async Task<CreatedApiKey> RotateKeyAsync(string keyId, Actor actor)
     {
         var old = await GetKeyAsync(keyId);
+        RequireMayManage(old, actor);
         if (old.RevokedAt is not null)
         {
             throw new PlatformException(ErrorKind.Conflict, $"Key '{keyId}' is revoked; create a new key instead.");
@@ -122,8 +124,9 @@ public sealed class TenantGrain(
         // The key grain first: if the index write below fails, the key exists but is unlisted and
         // unusable by nobody (its secret was never shown); the reverse order could list a key that never worked.
         await GrainFactory.GetGrain<IApiKeyGrain>(hash).CreateAsync(info);
+        var keys = new Dictionary<string, string>(state.State.Keys);
         state.State.Keys[info.Id] = hash;
-        await state.WriteStateAsync();
+        await WriteOrRestoreAsync(state.State.Tenant, keys);
         return new CreatedApiKey(info, secret);
     }
 
@@ -137,6 +140,30 @@ public sealed class TenantGrain(
         }
 
         return key;
+    }
+
+    /// <summary>Writes state; on failure puts back what was there, so memory never claims what storage does not hold.</summary>
+    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys)
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Tenant = tenant;
+            state.State.Keys = keys;
+            throw;
+        }
+    }
+
+    /// <summary>Only an admin may revoke or rotate an admin key (rotation would hand the caller a new admin secret).</summary>
+    private static void RequireMayManage(ApiKeyInfo key, Actor actor)
+    {
+        if (key.Role == Role.Admin && actor.Role != Role.Admin)
+        {
+            throw new PlatformException(ErrorKind.Forbidden, "Only an admin can revoke or rotate an admin key.");
+        }
     }
 
     private TenantInfo Require() =>

@@ -120,6 +120,17 @@ public sealed class ModelCatalog : IDisposable
                 failures.Add($"{at}:Mode '{r.Mode}' must be 'chat' or 'embedding'.");
             }
 
+            if (r.Fallbacks is null || r.Simulated is null)
+            {
+                failures.Add($"{at}: fallbacks and simulated must not be null.");
+                continue;
+            }
+
+            if (r.RetryBaseDelayMilliseconds is < 0 or > 60_000)
+            {
+                failures.Add($"{at}:RetryBaseDelayMilliseconds must be between 0 and 60000 (was {r.RetryBaseDelayMilliseconds}).");
+            }
+
             if (r.Simulated.ErrorRate is < 0 or > 1)
             {
                 failures.Add($"{at}:Simulated:ErrorRate must be between 0 and 1.");
@@ -128,7 +139,7 @@ public sealed class ModelCatalog : IDisposable
 
         for (var i = 0; i < routes.Count; i++)
         {
-            foreach (var fallback in routes[i].Fallbacks)
+            foreach (var fallback in routes[i].Fallbacks ?? [])
             {
                 var target = routes.FirstOrDefault(r => r.Name == fallback);
                 if (fallback == routes[i].Name || target is null)

@@ -231,6 +231,15 @@ public static class GatewayApi
             // Mapping reads strings out of JsonElements, where invalid UTF-8 first shows up.
             return ChatRequestMapper.Map(wire);
         }
+        catch (InvalidOperationException ex) when (ex.InnerException is not DecoderFallbackException)
+        {
+            // JsonElement accessors throw this for a value of the wrong kind (a number where a string belongs).
+            throw new PlatformException(ErrorKind.Invalid, "A field of the request has a value of the wrong type: " + ex.Message, null, "invalid_value");
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "A field of the request has an invalid value: " + ex.Message, null, "invalid_value");
+        }
         catch (JsonException ex)
         {
             throw new PlatformException(

@@ -46,7 +46,12 @@ public static class TenantsApi
 
     public static async Task<Created<TenantResponse>> CreateTenant(CreateTenantRequest request, HttpContext context, IGrainFactory grains)
     {
-        var settings = new TenantSettings(request.DisplayName, request.AllowDirectModelAccess ?? true);
+        if (!TenantIds.IsValid(request.Id))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "id must be 2-63 lowercase letters, digits or hyphens, starting with a letter.", "id");
+        }
+
+        var settings = new TenantSettings(request.DisplayName ?? "", request.AllowDirectModelAccess ?? true);
         var tenant = await grains.GetGrain<ITenantGrain>(request.Id).CreateAsync(settings, context.GetActor());
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", TenantResponse.From(tenant));
     }

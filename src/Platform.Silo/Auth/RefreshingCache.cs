@@ -12,6 +12,7 @@ public sealed class RefreshingCache<TKey, TValue>(TimeProvider time, TimeSpan re
     where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, Entry> _entries = new();
+    private int _generation;
 
     public int Count => _entries.Count;
 
@@ -35,14 +36,29 @@ public sealed class RefreshingCache<TKey, TValue>(TimeProvider time, TimeSpan re
         return new ValueTask<TValue>(FetchAsync(key, fetch));
     }
 
-    public void Invalidate(TKey key) => _entries.TryRemove(key, out _);
+    public void Invalidate(TKey key)
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.TryRemove(key, out _);
+    }
 
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
+    }
 
     private async Task<TValue> FetchAsync(TKey key, Func<TKey, Task<TValue>> fetch)
     {
         var startedAt = time.GetTimestamp();
+        var generation = Volatile.Read(ref _generation);
         var value = await fetch(key).ConfigureAwait(false);
+        if (generation != Volatile.Read(ref _generation))
+        {
+            // Invalidated while fetching: the value may predate the change, so it is used once but not kept.
+            return value;
+        }
+
         if (_entries.Count >= capacity)
         {
             // Bounded: a flood of unknown keys must not grow memory; dropping everything is rare and safe.

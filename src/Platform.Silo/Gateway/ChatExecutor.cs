@@ -57,7 +57,11 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 {
                     return (await call(route, timeout.Token).ConfigureAwait(false), new ServedBy(route, attempts, fallback));
                 }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetriable(ex, timeout))
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsRetriable(ex, timeout))
+                {
+                    throw Failure(primary, ex);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     last = ex;
                     LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
@@ -84,25 +88,37 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(route.Timeout);
                 var updates = route.Chat!.GetStreamingResponseAsync(request.Messages, request.Options, timeout.Token).GetAsyncEnumerator(timeout.Token);
+                var opened = false;
                 try
                 {
                     if (await updates.MoveNextAsync().ConfigureAwait(false))
                     {
                         var open = new OpenStream(updates, new ServedBy(route, attempts, fallback), timeout);
                         open.Touch();
+                        opened = true;
                         return open;
                     }
 
                     last = new InvalidDataException("The provider ended the stream without any update.");
                 }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetriable(ex, timeout))
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsRetriable(ex, timeout))
+                {
+                    throw Failure(primary, ex);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     last = ex;
                     LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
                 }
+                finally
+                {
+                    if (!opened)
+                    {
+                        await updates.DisposeAsync().ConfigureAwait(false);
+                        timeout.Dispose();
+                    }
+                }
 
-                await updates.DisposeAsync().ConfigureAwait(false);
-                timeout.Dispose();
                 if (retry < route.Route.MaxRetries)
                 {
                     await Task.Delay(Backoff(route.Route, retry), cancellationToken).ConfigureAwait(false);
@@ -143,6 +159,9 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
 
     private static PlatformException Failure(ResolvedRoute primary, Exception? last) => last switch
     {
+        // 401/403/404 upstream are our credential or deployment, not the caller's request.
+        ClientResultException { Status: 401 or 403 or 404 } e =>
+            new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {e.Status}.", null, "upstream_error"),
         ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } e =>
             new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({e.Status}).", null, "upstream_rejected"),
         OperationCanceledException =>

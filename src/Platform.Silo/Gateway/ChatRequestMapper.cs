@@ -155,9 +155,10 @@ public static class ChatRequestMapper
             case "text" when part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String:
                 return new TextContent(text.GetString());
             case "image_url" when part.TryGetProperty("image_url", out var image)
+                && image.ValueKind == JsonValueKind.Object
                 && image.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.String
                 && Uri.TryCreate(url.GetString(), UriKind.Absolute, out var uri):
-                return uri.Scheme == "data" ? new DataContent(uri.ToString()) : new UriContent(uri, "image/*");
+                return uri.Scheme == "data" ? new DataContent(uri.OriginalString) : new UriContent(uri, "image/*");
             default:
                 throw Invalid($"{at} has an unsupported or incomplete content part", at);
         }
@@ -208,18 +209,19 @@ public static class ChatRequestMapper
             return null;
         }
 
-        var type = format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var t) ? t.GetString() : null;
+        var type = format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         switch (type)
         {
             case "text":
                 return ChatResponseFormat.Text;
             case "json_object":
                 return ChatResponseFormat.Json;
-            case "json_schema" when format.TryGetProperty("json_schema", out var js) && js.TryGetProperty("schema", out var schema):
+            case "json_schema" when format.TryGetProperty("json_schema", out var js) && js.ValueKind == JsonValueKind.Object
+                && js.TryGetProperty("schema", out var schema) && schema.ValueKind == JsonValueKind.Object:
                 return ChatResponseFormat.ForJsonSchema(
                     schema.Clone(),
-                    js.TryGetProperty("name", out var name) ? name.GetString() : null,
-                    js.TryGetProperty("description", out var description) ? description.GetString() : null);
+                    js.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null,
+                    js.TryGetProperty("description", out var description) && description.ValueKind == JsonValueKind.String ? description.GetString() : null);
             default:
                 throw Invalid("response_format.type must be 'text', 'json_object' or 'json_schema' (with json_schema.schema)", "response_format");
         }
@@ -260,7 +262,8 @@ public static class ChatRequestMapper
             "required" => ChatToolMode.RequireAny,
             _ => throw Invalid("tool_choice must be 'auto', 'none', 'required' or a function", "tool_choice"),
         },
-        JsonValueKind.Object when choice.TryGetProperty("function", out var f) && f.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
+        JsonValueKind.Object when choice.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
+            && f.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
             => ChatToolMode.RequireSpecific(n.GetString()!),
         _ => throw Invalid("tool_choice must be 'auto', 'none', 'required' or a function", "tool_choice"),
     };

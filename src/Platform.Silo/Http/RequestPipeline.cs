@@ -90,7 +90,9 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
         BadHttpRequestException { InnerException: InvalidOperationException { InnerException: System.Text.DecoderFallbackException } } =>
             (400, "The request body is not valid UTF-8.", "invalid_encoding", null),
         BadHttpRequestException e => (e.StatusCode, e.Message, "bad_request", null),
-        OrleansMessageRejectionException or TimeoutException =>
+        Orleans.Storage.InconsistentStateException =>
+            (409, "Someone else changed this object at the same time; read it again and retry.", "conflict", null),
+        OrleansException or TimeoutException =>
             (503, "The cluster is recovering from a silo change; retry the request.", "cluster_unavailable", null),
         _ => (500, "The platform failed to handle this request. Quote the request id when reporting it.", "internal_error", null),
     };

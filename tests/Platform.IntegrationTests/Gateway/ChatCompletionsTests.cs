@@ -163,6 +163,28 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task UpstreamRejectingTheRequest_Is400NotRetried()
+    {
+        var before = fixture.Upstream.Calls.GetValueOrDefault("reject-400");
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("rejecting")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("upstream_rejected", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, fixture.Upstream.Calls["reject-400"] - before);
+    }
+
+    [Fact]
+    public async Task UpstreamRefusingOurCredential_Is502()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("misconfigured", stream: true)));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.DoesNotContain("sk-upstream-secret-never-logged", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GarbageFromUpstream_Is502()
     {
         using var client = Client();
@@ -256,6 +278,9 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         { """{"model":"ok","messages":[{"role":"user","content":42}]}""", 400, "messages[0].content" },
         { """{"model":"ok","messages":[{"role":"tool","content":"x"}]}""", 400, "messages[0].tool_call_id" },
         { """{"model":"unknown-model","messages":[{"role":"user","content":"hi"}]}""", 404, "model" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"response_format":{"type":1}}""", 400, "response_format" },
+        { """{"model":"ok","messages":[{"role":"user","content":[{"type":"image_url","image_url":"https://x/y.png"}]}]}""", 400, "messages[0].content[0]" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"tool_choice":{"function":"f"}}""", 400, "tool_choice" },
     };
 
     [Theory]

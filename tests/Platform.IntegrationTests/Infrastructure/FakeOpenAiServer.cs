@@ -82,6 +82,14 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
                 context.Response.StatusCode = 500;
                 await context.Response.WriteAsJsonAsync(new { error = new { message = "upstream exploded", type = "server_error" } });
                 return;
+            case "reject-400":
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = "context too long", type = "invalid_request_error" } });
+                return;
+            case "unauthorized-401":
+                context.Response.StatusCode = 401;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = "bad key", type = "invalid_request_error" } });
+                return;
             case "hang":
                 await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { });
                 return;

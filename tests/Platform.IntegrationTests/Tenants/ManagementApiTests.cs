@@ -148,6 +148,22 @@ public sealed class ManagementApiTests(PlatformFactory factory)
     }
 
     [Fact]
+    public async Task OwnerOfTheSystemTenant_CannotRotateOrRevokeAnAdminKey()
+    {
+        using var admin = factory.Admin();
+        var adminKeyId = (await JsonAsync(await admin.GetAsync("/api/v1/me"))).GetProperty("keyId").GetString();
+        var (_, owner) = await factory.CreateKeyAsync("system", "owner");
+        using var client = factory.ClientWithKey(owner);
+
+        using var rotate = await client.PostAsync($"/api/v1/tenants/system/keys/{adminKeyId}/rotate", null);
+        using var revoke = await client.DeleteAsync($"/api/v1/tenants/system/keys/{adminKeyId}");
+
+        Assert.Equal(HttpStatusCode.Forbidden, rotate.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, revoke.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/me")).StatusCode);
+    }
+
+    [Fact]
     public async Task OversizedBody_Is413_OnApiAsProblem_OnV1AsOpenAiError()
     {
         using var admin = factory.Admin();
