@@ -7,6 +7,7 @@ using Platform.Providers.Catalog;
 using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
+using Platform.Silo.Prompts;
 
 namespace Platform.Silo.Apis;
 
@@ -43,11 +44,25 @@ public static class GatewayApi
             Http.PlatformJson.OpenAi);
     }
 
-    public static async Task ChatCompletions(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor)
+    public const string PromptHeader = "x-platform-prompt";
+
+    public static async Task ChatCompletions(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts)
     {
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
+        if (request.Prompt is { } reference)
+        {
+            var rendered = await prompts.RenderAsync(caller.TenantId, reference);
+            request = WithPrompt(request, rendered);
+            context.Response.Headers[PromptHeader] = $"{rendered.Version.Prompt}@{rendered.Version.Version}";
+        }
+
+        if (request.Model.Length == 0)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "you must provide a model parameter (the prompt version names none)", "model", "invalid_value");
+        }
+
         var route = FindRoute(caller, catalogs, request.Model, ModelModes.Chat);
 
         var id = "chatcmpl-" + context.TraceIdentifier;
@@ -82,6 +97,32 @@ public static class GatewayApi
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteEmbeddings(context.Response.BodyWriter, embeddings, model, inputTokens, base64);
         await context.Response.BodyWriter.FlushAsync(aborted);
+    }
+
+    /// <summary>Prepends the rendered prompt messages; the prompt's parameters fill what the request left unset.</summary>
+    private static GatewayRequest WithPrompt(GatewayRequest request, RenderedPrompt rendered)
+    {
+        var messages = new List<ChatMessage>(rendered.Messages.Length + request.Messages.Count);
+        foreach (var message in rendered.Messages)
+        {
+            messages.Add(new ChatMessage(message.Role is "assistant" ? ChatRole.Assistant : message.Role is "user" ? ChatRole.User : ChatRole.System, message.Content));
+        }
+
+        messages.AddRange(request.Messages);
+        var parameters = rendered.Version.Content.Parameters;
+        var options = request.Options;
+        options.Temperature ??= (float?)parameters.Temperature;
+        options.MaxOutputTokens ??= parameters.MaxTokens;
+        if (options.ResponseFormat is null && parameters.ResponseFormat == "json_object")
+        {
+            options.ResponseFormat = ChatResponseFormat.Json;
+        }
+
+        return request with
+        {
+            Messages = messages,
+            Model = request.Model.Length > 0 ? request.Model : parameters.Model ?? "",
+        };
     }
 
     private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode)

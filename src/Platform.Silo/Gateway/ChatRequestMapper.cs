@@ -10,7 +10,8 @@ public sealed record GatewayRequest(
     ChatOptions Options,
     bool Stream,
     bool IncludeUsage,
-    string? User);
+    string? User,
+    Platform.Silo.Prompts.PromptReference? Prompt = null);
 
 /// <summary>
 /// Validates an OpenAI chat request and maps it onto Microsoft.Extensions.AI types. Every refusal is a
@@ -20,12 +21,21 @@ public static class ChatRequestMapper
 {
     public static GatewayRequest Map(ChatCompletionRequest request)
     {
-        if (string.IsNullOrWhiteSpace(request.Model))
+        // With a prompt, the model may come from the prompt version and the messages may all be the prompt's.
+        var prompt = request.Prompt is { } p
+            ? new Platform.Silo.Prompts.PromptReference(
+                string.IsNullOrWhiteSpace(p.Name) ? throw Invalid("prompt.name is required", "prompt.name") : p.Name,
+                p.Version,
+                p.Label,
+                p.Variables)
+            : null;
+        if (string.IsNullOrWhiteSpace(request.Model) && prompt is null)
         {
             throw Invalid("you must provide a model parameter", "model");
         }
 
-        if (request.Messages is not { Count: > 0 } wire)
+        var wire = request.Messages ?? [];
+        if (wire.Count == 0 && prompt is null)
         {
             throw Invalid("messages must be a non-empty array", "messages");
         }
@@ -56,12 +66,13 @@ public static class ChatRequestMapper
         };
 
         return new GatewayRequest(
-            request.Model,
+            request.Model ?? "",
             messages,
             options,
             request.Stream ?? false,
             request.StreamOptions?.IncludeUsage ?? false,
-            request.User);
+            request.User,
+            prompt);
     }
 
     private static ChatMessage MapMessage(WireMessage message, int index)

@@ -45,8 +45,22 @@ public sealed class ChatCompletionRequest
 
     public Dictionary<string, string>? Metadata { get; set; }
 
+    /// <summary>Platform extension: render a registered prompt and prepend its messages.</summary>
+    public WirePromptReference? Prompt { get; set; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Other { get; set; }
+}
+
+public sealed class WirePromptReference
+{
+    public string? Name { get; set; }
+
+    public int? Version { get; set; }
+
+    public string? Label { get; set; }
+
+    public Dictionary<string, JsonElement>? Variables { get; set; }
 }
 
 public sealed class WireStreamOptions

@@ -38,6 +38,7 @@ public static class PlatformHostingExtensions
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddPlatformGateway(options);
+        builder.Services.AddSingleton<Platform.Silo.Prompts.PromptService>();
         builder.Services.AddPlatformBootstrap();
         builder.Services.AddPlatformAuth();
         builder.Services.AddPlatformRequestPipeline();
@@ -58,6 +59,7 @@ public static class PlatformHostingExtensions
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
         app.MapTenantsApi();
         app.MapModelsApi();
+        app.MapPromptsApi();
         app.MapGatewayApi();
         return app;
     }

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Platform.Prompts;
+
+/// <summary>One prompt as code: a YAML file.</summary>
+public sealed record PromptFile(string Path, string Name, string CommitMessage, PromptContent Content);
+
+/// <summary>
+/// Parses prompt YAML files (one prompt per file). Unknown keys and malformed YAML are refused with the
+/// file and line. Format:
+/// <code>
+/// name: greeting            # default: the file name without extension
+/// message: why this version # commit message
+/// messages:
+///   - role: system
+///     template: "You are {{ persona }}."
+/// variables:
+///   - { name: persona, type: string, required: true }
+/// parameters: { model: sim-small, temperature: 0.2, maxTokens: 200 }
+/// </code>
+/// </summary>
+public static class PromptFiles
+{
+    private static readonly IDeserializer Yaml = new DeserializerBuilder()
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .Build();
+
+    public static PromptFile Parse(string path, string yaml)
+    {
+        Model model;
+        try
+        {
+            model = Yaml.Deserialize<Model>(yaml) ?? throw Invalid(path, "the file is empty");
+        }
+        catch (YamlException ex)
+        {
+            throw Invalid(path, $"line {ex.Start.Line}, column {ex.Start.Column}: {(ex.InnerException ?? ex).Message}");
+        }
+
+        var name = model.Name ?? System.IO.Path.GetFileNameWithoutExtension(path);
+        if (!PromptNames.IsValid(name))
+        {
+            throw Invalid(path, $"'{name}' is not a valid prompt name (lowercase letters, digits, '-', '_', '.').");
+        }
+
+        if (model.Messages is not { Count: > 0 })
+        {
+            throw Invalid(path, "messages must list at least one message");
+        }
+
+        var content = new PromptContent(
+            [.. model.Messages.Select((m, i) => new PromptMessage(
+                m.Role ?? throw Invalid(path, $"messages[{i}].role is required"),
+                m.Template ?? throw Invalid(path, $"messages[{i}].template is required")))],
+            [.. (model.Variables ?? []).Select(v => new PromptVariable(
+                v.Name ?? throw Invalid(path, "every variable needs a name"),
+                v.Type ?? "string",
+                v.Required,
+                v.Default is null ? null : JsonSerializer.Serialize(v.Default),
+                v.Description))],
+            new PromptParameters(
+                model.Parameters?.Model,
+                model.Parameters?.Temperature,
+                model.Parameters?.MaxTokens,
+                model.Parameters?.ResponseFormat));
+        try
+        {
+            PromptTemplates.Validate(content);
+        }
+        catch (PlatformException ex)
+        {
+            throw Invalid(path, ex.Message);
+        }
+
+        return new PromptFile(path, name, model.Message ?? $"from {path}", content);
+    }
+
+    private static PlatformException Invalid(string path, string message) => new(ErrorKind.Invalid, $"{path}: {message}", "files", "invalid_prompt_file");
+
+    private sealed class Model
+    {
+        public string? Name { get; set; }
+
+        public string? Message { get; set; }
+
+        public List<MessageModel>? Messages { get; set; }
+
+        public List<VariableModel>? Variables { get; set; }
+
+        public ParametersModel? Parameters { get; set; }
+    }
+
+    private sealed class MessageModel
+    {
+        public string? Role { get; set; }
+
+        public string? Template { get; set; }
+    }
+
+    private sealed class VariableModel
+    {
+        public string? Name { get; set; }
+
+        public string? Type { get; set; }
+
+        public bool Required { get; set; }
+
+        public object? Default { get; set; }
+
+        public string? Description { get; set; }
+    }
+
+    private sealed class ParametersModel
+    {
+        public string? Model { get; set; }
+
+        public double? Temperature { get; set; }
+
+        public int? MaxTokens { get; set; }
+
+        public string? ResponseFormat { get; set; }
+    }
+}
