@@ -287,6 +287,31 @@ public static class PromptTemplates
             _builder.Append(buffer);
         }
 
+        // TextWriter's default async writes hop to the thread pool; Fluid renders through them.
+        public override Task WriteAsync(char value)
+        {
+            Write(value);
+            return Task.CompletedTask;
+        }
+
+        public override Task WriteAsync(string? value)
+        {
+            Write(value);
+            return Task.CompletedTask;
+        }
+
+        public override Task WriteAsync(char[] buffer, int index, int count)
+        {
+            Write(buffer, index, count);
+            return Task.CompletedTask;
+        }
+
+        public override Task WriteAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return Task.CompletedTask;
+        }
+
         private void Check(int more)
         {
             if (_builder.Length + more > limit)

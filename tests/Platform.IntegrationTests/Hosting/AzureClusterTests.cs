@@ -119,6 +119,50 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task PromptRollbackThroughOneSilo_IsServedByTheOtherOnTheNextRequest()
+    {
+        var (a, b) = await StartPairAsync(NewClusterId());
+        await using var _ = a;
+        await using var __ = b;
+        await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = "prompts", displayName = "Prompts" })));
+        async Task<string> KeyAsync(string role)
+        {
+            using var key = await a.Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, "/api/v1/tenants/prompts/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = role, role })));
+            using var json = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+            return json.RootElement.GetProperty("secret").GetString()!;
+        }
+
+        var owner = await KeyAsync("owner");
+        var client = await KeyAsync("client");
+        foreach (var text in new[] { "v1", "v2" })
+        {
+            using var created = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/prompts/p/versions", owner,
+                JsonContent.Create(new { messages = new[] { new { role = "system", template = text } }, parameters = new { model = "sim-small" } })));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        foreach (var version in new[] { 1, 2 })
+        {
+            using var moved = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Put, "/api/v1/prompts/p/labels/production", owner, JsonContent.Create(new { version })));
+            Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        }
+
+        var chat = new { prompt = new { name = "p", label = "production" } };
+        using (var before = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", client, JsonContent.Create(chat))))
+        {
+            Assert.Equal("p@2", before.Headers.GetValues("x-platform-prompt").Single());
+        }
+
+        using var rollback = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/prompts/p/labels/production/rollback", owner));
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+
+        using var after = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", client, JsonContent.Create(chat)));
+        Assert.Equal("p@1", after.Headers.GetValues("x-platform-prompt").Single());
+    }
+
+    [Fact]
     public async Task BlobGrainStorage_StateSurvivesAFullClusterRestart()
     {
         var clusterId = NewClusterId();

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Platform.Benchmarks.PromptRenderBenchmark).Assembly).Run(args);
