@@ -59,7 +59,7 @@ public static class PromptFiles
                 v.Name ?? throw Invalid(path, "every variable needs a name"),
                 v.Type ?? "string",
                 v.Required,
-                v.Default is null ? null : JsonSerializer.Serialize(v.Default),
+                DefaultJson(path, v),
                 v.Description))],
             new PromptParameters(
                 model.Parameters?.Model,
@@ -76,6 +76,30 @@ public static class PromptFiles
         }
 
         return new PromptFile(path, name, model.Message ?? $"from {path}", content);
+    }
+
+    /// <summary>YAML scalars arrive as strings; the declared type says what JSON they stand for.</summary>
+    private static string? DefaultJson(string path, VariableModel v)
+    {
+        if (v.Default is null)
+        {
+            return null;
+        }
+
+        if (v.Default is not string text)
+        {
+            return JsonSerializer.Serialize(v.Default);
+        }
+
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        return v.Type switch
+        {
+            "integer" when long.TryParse(text, System.Globalization.NumberStyles.Integer, culture, out var i) => JsonSerializer.Serialize(i),
+            "number" when double.TryParse(text, System.Globalization.NumberStyles.Float, culture, out var d) => JsonSerializer.Serialize(d),
+            "boolean" when bool.TryParse(text, out var b) => JsonSerializer.Serialize(b),
+            "string" or null => JsonSerializer.Serialize(text),
+            _ => throw Invalid(path, $"the default of variable '{v.Name}' is not a {v.Type}"),
+        };
     }
 
     private static PlatformException Invalid(string path, string message) => new(ErrorKind.Invalid, $"{path}: {message}", "files", "invalid_prompt_file");
