@@ -1,0 +1,48 @@
+using Platform.Tenants;
+
+namespace Platform.Deployments;
+
+/// <summary>A deployment: stable release, at most one canary with a weight, policy and history. Key: <c>{tenant}/{deployment}</c>.</summary>
+[Alias("Platform.Deployments.IDeploymentGrain")]
+public interface IDeploymentGrain : IGrainWithStringKey
+{
+    [Alias("CreateAsync")]
+    Task<DeploymentSnapshot> CreateAsync(Release stable, RolloutPolicy policy, Actor actor);
+
+    /// <summary>The deployment, or null when it does not exist.</summary>
+    [Alias("GetAsync")]
+    [Orleans.Concurrency.ReadOnly]
+    Task<DeploymentSnapshot?> GetAsync();
+
+    [Alias("GetHistoryAsync")]
+    [Orleans.Concurrency.ReadOnly]
+    Task<IReadOnlyList<DeploymentDecision>> GetHistoryAsync();
+
+    [Alias("StartCanaryAsync")]
+    Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor);
+
+    /// <summary>Sets the canary weight; <paramref name="expectedRevision"/> (when given) must match, so a stale decision never lands.</summary>
+    [Alias("SetWeightAsync")]
+    Task<DeploymentSnapshot> SetWeightAsync(int weight, long? expectedRevision, string reason, string? evidence, Actor actor);
+
+    [Alias("PauseAsync")]
+    Task<DeploymentSnapshot> PauseAsync(bool paused, string reason, Actor actor);
+
+    [Alias("PromoteAsync")]
+    Task<DeploymentSnapshot> PromoteAsync(long? expectedRevision, string reason, string? evidence, Actor actor);
+
+    [Alias("RollbackAsync")]
+    Task<DeploymentSnapshot> RollbackAsync(long? expectedRevision, string reason, string? evidence, Actor actor);
+}
+
+/// <summary>Aggregates a deployment's inference events per arm and decides rollouts. Key: <c>{tenant}/{deployment}</c>.</summary>
+[Alias("Platform.Deployments.IMonitorGrain")]
+public interface IMonitorGrain : IGrainWithStringKey
+{
+    [Alias("GetReportAsync")]
+    Task<MonitorReport> GetReportAsync();
+
+    /// <summary>Evaluates the rollout policy now (also runs every second by itself).</summary>
+    [Alias("EvaluateAsync")]
+    Task<string?> EvaluateAsync();
+}

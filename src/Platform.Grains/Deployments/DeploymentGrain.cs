@@ -1,0 +1,189 @@
+using Platform.Hosting;
+using Platform.Tenants;
+
+namespace Platform.Deployments;
+
+[GenerateSerializer]
+[Alias("Platform.Deployments.DeploymentGrainState")]
+public sealed class DeploymentGrainState
+{
+    [Id(0)]
+    public DeploymentSnapshot? Snapshot { get; set; }
+
+    [Id(1)]
+    public List<DeploymentDecision> History { get; set; } = [];
+}
+
+/// <summary>
+/// Single writer of a deployment: every change bumps the revision (so a decision taken on an older revision is
+/// refused with 409) and is recorded in the history and the tenant's audit log. The epoch changes when a canary
+/// starts, is promoted or is rolled back, so monitors compare only traffic of the current experiment.
+/// </summary>
+public sealed class DeploymentGrain(
+    [PersistentState("deployment", PlatformStorage.Default)] IPersistentState<DeploymentGrainState> state,
+    TimeProvider time) : Grain, IDeploymentGrain
+{
+    private (string Tenant, string Name) Key
+    {
+        get
+        {
+            var key = this.GetPrimaryKeyString();
+            var slash = key.IndexOf('/', StringComparison.Ordinal);
+            return (key[..slash], key[(slash + 1)..]);
+        }
+    }
+
+    public async Task<DeploymentSnapshot> CreateAsync(Release stable, RolloutPolicy policy, Actor actor)
+    {
+        if (state.State.Snapshot is not null)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"Deployment '{Key.Name}' already exists.", "name");
+        }
+
+        ValidatePolicy(policy);
+        var snapshot = new DeploymentSnapshot(Key.Tenant, Key.Name, 1, stable, null, 0, CanaryState.None, policy, null, 1);
+        return await CommitAsync(snapshot, "create", actor, "created", null, null, null);
+    }
+
+    public Task<DeploymentSnapshot?> GetAsync() => Task.FromResult(state.State.Snapshot);
+
+    public Task<IReadOnlyList<DeploymentDecision>> GetHistoryAsync() => Task.FromResult<IReadOnlyList<DeploymentDecision>>([.. state.State.History]);
+
+    public async Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor)
+    {
+        var current = Require();
+        if (current.Canary is not null)
+        {
+            throw new PlatformException(ErrorKind.Conflict, "A canary is already running; promote or roll it back first.", "canary");
+        }
+
+        var effective = policy ?? current.Policy;
+        ValidatePolicy(effective);
+        var start = weight ?? effective.EffectiveSteps[0];
+        ValidateWeight(start);
+        var next = current with
+        {
+            Revision = current.Revision + 1,
+            Canary = canary,
+            CanaryWeight = start,
+            State = CanaryState.Running,
+            Policy = effective,
+            StepStartedAt = time.GetUtcNow(),
+            Epoch = current.Epoch + 1,
+        };
+        return await CommitAsync(next, "canary.start", actor, reason, 0, start, null);
+    }
+
+    public async Task<DeploymentSnapshot> SetWeightAsync(int weight, long? expectedRevision, string reason, string? evidence, Actor actor)
+    {
+        var current = RequireCanary(expectedRevision);
+        ValidateWeight(weight);
+        var next = current with { Revision = current.Revision + 1, CanaryWeight = weight, StepStartedAt = time.GetUtcNow() };
+        return await CommitAsync(next, "canary.weight", actor, reason, current.CanaryWeight, weight, evidence);
+    }
+
+    public async Task<DeploymentSnapshot> PauseAsync(bool paused, string reason, Actor actor)
+    {
+        var current = RequireCanary(null);
+        var next = current with
+        {
+            Revision = current.Revision + 1,
+            State = paused ? CanaryState.Paused : CanaryState.Running,
+            StepStartedAt = paused ? current.StepStartedAt : time.GetUtcNow(),
+        };
+        return await CommitAsync(next, paused ? "canary.pause" : "canary.resume", actor, reason, current.CanaryWeight, current.CanaryWeight, null);
+    }
+
+    public async Task<DeploymentSnapshot> PromoteAsync(long? expectedRevision, string reason, string? evidence, Actor actor)
+    {
+        var current = RequireCanary(expectedRevision);
+        var next = current with
+        {
+            Revision = current.Revision + 1,
+            Stable = current.Canary!,
+            Canary = null,
+            CanaryWeight = 0,
+            State = CanaryState.None,
+            StepStartedAt = null,
+            Epoch = current.Epoch + 1,
+        };
+        return await CommitAsync(next, "canary.promote", actor, reason, current.CanaryWeight, 100, evidence);
+    }
+
+    public async Task<DeploymentSnapshot> RollbackAsync(long? expectedRevision, string reason, string? evidence, Actor actor)
+    {
+        var current = RequireCanary(expectedRevision);
+        var next = current with
+        {
+            Revision = current.Revision + 1,
+            Canary = null,
+            CanaryWeight = 0,
+            State = CanaryState.None,
+            StepStartedAt = null,
+            Epoch = current.Epoch + 1,
+        };
+        return await CommitAsync(next, "canary.rollback", actor, reason, current.CanaryWeight, 0, evidence);
+    }
+
+    private async Task<DeploymentSnapshot> CommitAsync(DeploymentSnapshot next, string action, Actor actor, string reason, int? from, int? to, string? evidence)
+    {
+        var previous = state.State.Snapshot;
+        var decision = new DeploymentDecision(time.GetUtcNow(), action, actor.KeyId, reason, from, to, evidence);
+        state.State.Snapshot = next;
+        state.State.History.Add(decision);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Snapshot = previous;
+            state.State.History.RemoveAt(state.State.History.Count - 1);
+            throw;
+        }
+
+        await GrainFactory.GetGrain<IAuditLogGrain>(Key.Tenant).AppendAsync(new AuditRecord(
+            actor, "deployment." + action, $"deployment/{Key.Name}",
+            previous is null ? null : $"revision={previous.Revision}; canaryWeight={previous.CanaryWeight}",
+            $"revision={next.Revision}; canaryWeight={next.CanaryWeight}; reason={reason}"));
+        return next;
+    }
+
+    private DeploymentSnapshot Require() =>
+        state.State.Snapshot ?? throw PlatformException.NotFound($"Deployment '{Key.Name}'");
+
+    private DeploymentSnapshot RequireCanary(long? expectedRevision)
+    {
+        var current = Require();
+        if (expectedRevision is { } expected && expected != current.Revision)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"The deployment changed (revision {current.Revision}, not {expected}); read it again.", "revision");
+        }
+
+        return current.Canary is not null
+            ? current
+            : throw new PlatformException(ErrorKind.Conflict, "No canary is running.", "canary");
+    }
+
+    private static void ValidateWeight(int weight)
+    {
+        if (weight is < 0 or > 100)
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"weight must be between 0 and 100 (was {weight}).", "weight");
+        }
+    }
+
+    private static void ValidatePolicy(RolloutPolicy policy)
+    {
+        if (policy.MinSamplesPerArm < 1 || policy.MinDwellSeconds < 0 || policy.ConfidenceZ < 0
+            || policy.MaxErrorRateIncrease < 0 || policy.MaxP95LatencyIncrease < 0 || policy.MaxCostIncrease < 0 || policy.MaxQualityDecrease < 0)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "policy values must be non-negative and minSamplesPerArm at least 1.", "policy");
+        }
+
+        if (policy.EffectiveSteps.Any(s => s is < 1 or > 100) || !policy.EffectiveSteps.SequenceEqual(policy.EffectiveSteps.Order()))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "policy.steps must be increasing weights between 1 and 100.", "policy.steps");
+        }
+    }
+}
