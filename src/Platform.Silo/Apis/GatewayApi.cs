@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Platform.Deployments;
 using Platform.Gateway;
 using Platform.Providers.Catalog;
 using Platform.Providers.Tokens;
@@ -46,11 +48,27 @@ public static class GatewayApi
 
     public const string PromptHeader = "x-platform-prompt";
 
-    public static async Task ChatCompletions(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts)
+    public const string DeploymentHeader = "x-platform-deployment";
+    public const string ArmHeader = "x-platform-arm";
+    public const string UserHeader = "x-platform-user";
+
+    public static async Task ChatCompletions(
+        HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts, DeploymentRouter deployments)
     {
+        var started = Stopwatch.GetTimestamp();
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
+        var clientModel = request.Model;
+        var user = request.User ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString());
+        var deployment = clientModel.Length > 0 ? await deployments.RouteAsync(caller.TenantId, clientModel, user) : null;
+        if (deployment is not null)
+        {
+            request = WithRelease(request, deployment.Release);
+            context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
+            context.Response.Headers[ArmHeader] = deployment.Arm;
+        }
+
         if (request.Prompt is { } reference)
         {
             var rendered = await prompts.RenderAsync(caller.TenantId, reference);
@@ -64,22 +82,78 @@ public static class GatewayApi
         }
 
         var route = FindRoute(caller, catalogs, request.Model, ModelModes.Chat);
+        if (clientModel.Length == 0)
+        {
+            clientModel = request.Model;
+        }
 
         var id = "chatcmpl-" + context.TraceIdentifier;
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (request.Stream)
+        Outcome outcome;
+        try
         {
-            await StreamAsync(context, executor, route, request, id, created, aborted);
-            return;
+            outcome = request.Stream
+                ? await StreamAsync(context, executor, route, request, clientModel, id, created, started, aborted)
+                : await CompleteAsync(context, executor, route, request, clientModel, id, created, aborted);
+        }
+        catch (PlatformException ex) when (deployment is not null && ex.Kind is ErrorKind.BadGateway or ErrorKind.GatewayTimeout)
+        {
+            deployments.Publish(Event(caller, deployment, route.Name, started, ex.Kind == ErrorKind.GatewayTimeout ? 504 : 502, null, null, default));
+            throw;
         }
 
+        if (deployment is not null)
+        {
+            deployments.Publish(Event(caller, deployment, outcome.Route, started, outcome.Success ? 200 : 502, outcome.TimeToFirstTokenMs, outcome.Quality, outcome.Usage));
+        }
+    }
+
+    private readonly record struct Outcome(bool Success, string Route, UsageCost Usage, double? TimeToFirstTokenMs, double? Quality);
+
+    private static async Task<Outcome> CompleteAsync(
+        HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, CancellationToken aborted)
+    {
         var (response, servedBy) = await executor.CompleteAsync(route, request, aborted);
         var usage = Cost(servedBy.Route, request, response.Usage, response.Text);
         SetRouteHeaders(context.Response, servedBy);
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(usage.CostUsd);
         context.Response.ContentType = "application/json";
-        CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, request.Model, response.ResponseId ?? id, created, usage);
+        CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, clientModel, response.ResponseId ?? id, created, usage);
         await context.Response.BodyWriter.FlushAsync(aborted);
+        return new Outcome(true, servedBy.Route.Name, usage, null, Quality(response.AdditionalProperties));
+    }
+
+    private static InferenceEvent Event(Caller caller, DeploymentRoute deployment, string route, long started, int status, double? ttft, double? quality, UsageCost usage) => new(
+        caller.TenantId,
+        deployment.Deployment.Name,
+        deployment.Arm,
+        deployment.Deployment.Revision,
+        route,
+        DateTimeOffset.UtcNow,
+        Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+        ttft,
+        status < 400,
+        status,
+        usage.InputTokens,
+        usage.OutputTokens,
+        usage.CostUsd,
+        quality,
+        deployment.Deployment.Epoch);
+
+    private static double? Quality(AdditionalPropertiesDictionary? properties) =>
+        properties is not null && properties.TryGetValue(Providers.Simulated.SimulatedChatClient.QualityProperty, out var q) && q is double d ? d : null;
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    /// <summary>A deployment's release decides the route and (unless the request names its own) the prompt; its parameters fill what the request left unset.</summary>
+    private static GatewayRequest WithRelease(GatewayRequest request, Release release)
+    {
+        request.Options.Temperature ??= (float?)release.Temperature;
+        request.Options.MaxOutputTokens ??= release.MaxTokens;
+        var prompt = release.Prompt is null
+            ? request.Prompt
+            : new PromptReference(release.Prompt, release.PromptVersion, release.PromptLabel, request.Prompt?.Variables);
+        return request with { Model = release.ModelRoute, Prompt = prompt };
     }
 
     public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor)
@@ -192,9 +266,12 @@ public static class GatewayApi
         }
     }
 
-    private static async Task StreamAsync(HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string id, long created, CancellationToken aborted)
+    private static async Task<Outcome> StreamAsync(
+        HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, long started, CancellationToken aborted)
     {
         await using var stream = await executor.OpenStreamAsync(route, request, aborted);
+        var ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        double? quality = null;
         var response = context.Response;
         SetRouteHeaders(response, stream.ServedBy);
         response.ContentType = "text/event-stream";
@@ -217,10 +294,11 @@ public static class GatewayApi
             }
 
             text.Append(update.Text);
+            quality = Quality(update.AdditionalProperties) ?? quality;
             if (CompletionWriter.HasChunkPayload(update, first))
             {
                 body.Write("data: "u8);
-                CompletionWriter.WriteChunk(body, update, request.Model, id, created, first);
+                CompletionWriter.WriteChunk(body, update, clientModel, id, created, first);
                 body.Write("\n\n"u8);
                 first = false;
                 await body.FlushAsync(aborted);
@@ -241,7 +319,7 @@ public static class GatewayApi
                     Http.PlatformJson.OpenAi));
                 body.Write("\n\n"u8);
                 await body.FlushAsync(aborted);
-                return;
+                return new Outcome(false, stream.ServedBy.Route.Name, Cost(stream.ServedBy.Route, request, usage, text.ToString()), ttft, quality);
             }
 
             if (!more)
@@ -250,16 +328,17 @@ public static class GatewayApi
             }
         }
 
+        var cost = Cost(stream.ServedBy.Route, request, usage, text.ToString());
         if (request.IncludeUsage)
         {
-            var cost = Cost(stream.ServedBy.Route, request, usage, text.ToString());
             body.Write("data: "u8);
-            CompletionWriter.WriteUsageChunk(body, request.Model, id, created, cost, stream.ServedBy.Route.Name, stream.ServedBy.Fallback);
+            CompletionWriter.WriteUsageChunk(body, clientModel, id, created, cost, stream.ServedBy.Route.Name, stream.ServedBy.Fallback);
             body.Write("\n\n"u8);
         }
 
         body.Write("data: [DONE]\n\n"u8);
         await body.FlushAsync(aborted);
+        return new Outcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
     }
 
     private static async Task<GatewayRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted)

@@ -12,6 +12,7 @@ public static class GatewayServices
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ModelCatalogProvider>(sp, (IReadOnlyList<Platform.Gateway.ModelRoute>)options.Models));
         services.AddHostedService(sp => sp.GetRequiredService<ModelCatalogProvider>());
         services.AddSingleton<ChatExecutor>();
+        services.AddSingleton<DeploymentRouter>();
         return services;
     }
 }

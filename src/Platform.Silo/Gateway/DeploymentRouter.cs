@@ -1,0 +1,88 @@
+using Platform.Deployments;
+using Platform.Hosting;
+using Platform.Silo.Auth;
+
+namespace Platform.Silo.Gateway;
+
+/// <summary>Which deployment arm serves a request.</summary>
+public sealed record DeploymentRoute(DeploymentSnapshot Deployment, string Arm, Release Release);
+
+/// <summary>
+/// Resolves deployment names on the request path from a silo-local cache (no storage read per request; a change
+/// made on any silo is served everywhere within <see cref="ApiKeyAuthenticator.MaxStaleness"/>), assigns each
+/// request to stable or canary (sticky per end user, weighted random without one), and publishes one inference
+/// event per completed request on the deployment's stream, off the response path.
+/// </summary>
+public sealed partial class DeploymentRouter(IGrainFactory grains, IClusterClient client, TimeProvider time, ILogger<DeploymentRouter> logger)
+{
+    private readonly RefreshingCache<string, DeploymentSnapshot?> _deployments =
+        new(time, TimeSpan.FromMilliseconds(400), ApiKeyAuthenticator.MaxStaleness, capacity: 100_000);
+
+    public async ValueTask<DeploymentRoute?> RouteAsync(string tenant, string model, string? user)
+    {
+        var snapshot = await _deployments.GetAsync($"{tenant}/{model}", key => grains.GetGrain<IDeploymentGrain>(key).GetAsync());
+        if (snapshot is null)
+        {
+            return null;
+        }
+
+        var arm = ChooseArm(snapshot, user);
+        return new DeploymentRoute(snapshot, arm, arm == Arms.Canary ? snapshot.Canary! : snapshot.Stable);
+    }
+
+    /// <summary>Sticky per user: the same user lands in the same bucket on every silo; a bucket below the weight is canary.</summary>
+    public static string ChooseArm(DeploymentSnapshot deployment, string? user)
+    {
+        if (deployment.Canary is null || deployment.CanaryWeight <= 0)
+        {
+            return Arms.Stable;
+        }
+
+        if (deployment.CanaryWeight >= 100)
+        {
+            return Arms.Canary;
+        }
+
+        var bucket = user is { Length: > 0 } ? (int)(Fnv(deployment.Name, user) % 100) : Random.Shared.Next(100);
+        return bucket < deployment.CanaryWeight ? Arms.Canary : Arms.Stable;
+    }
+
+    public void Invalidate(string tenant, string name) => _deployments.Invalidate($"{tenant}/{name}");
+
+    /// <summary>Fire and forget: the client has its answer; a lost event only thins the monitor's sample.</summary>
+    public void Publish(InferenceEvent inference) => _ = PublishAsync(inference);
+
+    private async Task PublishAsync(InferenceEvent inference)
+    {
+        try
+        {
+            var stream = client.GetStreamProvider(PlatformStorage.Streams)
+                .GetStream<InferenceEvent>(StreamId.Create(DeploymentStreams.Inference, $"{inference.TenantId}/{inference.Deployment}"));
+            await stream.OnNextAsync(inference);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogPublishFailed(logger, inference.Deployment, ex.GetType().Name);
+        }
+    }
+
+    private static uint Fnv(string deployment, string user)
+    {
+        var hash = 2166136261u;
+        foreach (var c in deployment)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        hash = (hash ^ 0) * 16777619u;
+        foreach (var c in user)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Inference event of deployment {Deployment} not published: {Reason}")]
+    private static partial void LogPublishFailed(ILogger logger, string deployment, string reason);
+}
