@@ -19,8 +19,8 @@ public sealed record RolloutVerdict(RolloutAction Action, string Reason, int? Ne
 /// <item>Error rate: rollback when the canary's rate exceeds stable's by more than the threshold and a one-sided
 /// two-proportion z-test (pooled) rejects "canary no worse than stable + threshold" at <c>ConfidenceZ</c>
 /// (2.33 = 99%): noise alone does not trigger.</item>
-/// <item>Latency: rollback when canary p95 exceeds stable p95 by more than the threshold (histogram quantiles,
-/// 5% resolution; the sample minimum guards against noise).</item>
+/// <item>Latency: rollback when canary p95 exceeds stable p95 by more than the relative threshold and by more
+/// than <c>MinLatencyIncreaseMs</c> (histogram quantiles, 5% resolution; the sample minimum guards against noise).</item>
 /// <item>Cost per successful request and mean quality: rollback beyond their thresholds; quality additionally
 /// needs Welch's t statistic above <c>ConfidenceZ</c>.</item>
 /// <item>Otherwise, after <c>MinDwellSeconds</c> at the current step: advance to the next step, or promote at 100%.</item>
@@ -50,7 +50,10 @@ public static class RolloutEvaluator
 
         var stableP95 = stable.Latency.Quantile(0.95);
         var canaryP95 = canary.Latency.Quantile(0.95);
-        if (stable.Latency.Count > 0 && canary.Latency.Count > 0 && canaryP95 > stableP95 * (1 + policy.MaxP95LatencyIncrease))
+        // Relative and absolute: sub-millisecond jitter on a fast model must not count as a 30% regression.
+        if (stable.Latency.Count > 0 && canary.Latency.Count > 0
+            && canaryP95 > stableP95 * (1 + policy.MaxP95LatencyIncrease)
+            && canaryP95 - stableP95 > policy.MinLatencyIncreaseMs)
         {
             return new RolloutVerdict(RolloutAction.Rollback,
                 F($"p95 latency {canaryP95:F1} ms vs stable {stableP95:F1} ms (+{(canaryP95 / stableP95 - 1) * 100:F0}% > {policy.MaxP95LatencyIncrease * 100:F0}%)"),

@@ -60,6 +60,7 @@ public static class PlatformHostingExtensions
         app.MapTenantsApi();
         app.MapModelsApi();
         app.MapPromptsApi();
+        app.MapDeploymentsApi();
         app.MapGatewayApi();
         return app;
     }
