@@ -163,6 +163,41 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task DeploymentRollbackOnOneSilo_IsHonouredByRequestsEnteringTheOtherWithin1s()
+    {
+        var (a, b) = await StartPairAsync(NewClusterId());
+        await using var _ = a;
+        await using var __ = b;
+        await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = "deploys", displayName = "Deploys" })));
+        using var key = await a.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants/deploys/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "o", role = "owner" })));
+        using var keyJson = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+        var owner = keyJson.RootElement.GetProperty("secret").GetString()!;
+        using var created = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/deployments", owner,
+            JsonContent.Create(new { name = "bot", stable = new { modelRoute = "sim-small" }, policy = new { minSamplesPerArm = 100000 } })));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var canary = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/deployments/bot/canary", owner,
+            JsonContent.Create(new { release = new { modelRoute = "sim-large" }, weight = 100 })));
+        Assert.Equal(HttpStatusCode.OK, canary.StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var chat = new { model = "bot", messages = new[] { new { role = "user", content = "hi" } } };
+        using (var before = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(chat))))
+        {
+            Assert.Equal("canary", before.Headers.GetValues("x-platform-arm").Single());
+        }
+
+        using var rollback = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/deployments/bot/canary/rollback", owner, JsonContent.Create(new { reason = "test" })));
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        using var after = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(chat)));
+        Assert.Equal("stable", after.Headers.GetValues("x-platform-arm").Single());
+        Assert.Equal("sim-small", after.Headers.GetValues("x-platform-route").Single());
+    }
+
+    [Fact]
     public async Task BlobGrainStorage_StateSurvivesAFullClusterRestart()
     {
         var clusterId = NewClusterId();
