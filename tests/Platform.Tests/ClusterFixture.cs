@@ -19,7 +19,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddPlatformSqliteStorage(DataDirectory);
-            silo.AddMemoryStreams(PlatformStorage.Streams);
+            silo.AddPlatformMemoryStreams();
             silo.AddReminders();
         });
         Cluster = builder.Build();

@@ -1,3 +1,12 @@
 using BenchmarkDotNet.Running;
+using Platform.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Platform.Benchmarks.PromptRenderBenchmark).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "ingest")
+{
+    await IngestionBenchmark.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(PromptRenderBenchmark).Assembly).Run(args);

@@ -59,8 +59,20 @@ public static class ClusterProfileExtensions
     {
         silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
         silo.AddPlatformSqliteStorage(options.DataDirectory);
-        silo.AddMemoryStreams(PlatformStorage.Streams);
+        silo.AddPlatformMemoryStreams();
     }
+
+    /// <summary>
+    /// Memory streams whose cache lets delivered events go after seconds, not the default minutes: inference
+    /// events are consumed once, and at thousands per second the default retention grows the heap steadily.
+    /// </summary>
+    public static ISiloBuilder AddPlatformMemoryStreams(this ISiloBuilder silo) =>
+        silo.AddMemoryStreams(PlatformStorage.Streams, streams => streams.ConfigureCacheEviction(o => o.Configure(e =>
+        {
+            e.DataMinTimeInCache = TimeSpan.FromSeconds(2);
+            e.DataMaxAgeInCache = TimeSpan.FromSeconds(10);
+            e.MetadataMinTimeInCache = TimeSpan.FromSeconds(10);
+        })));
 
     /// <summary>
     /// Grain state, pub-sub state and reminders in one SQLite file under <paramref name="dataDirectory"/>.
