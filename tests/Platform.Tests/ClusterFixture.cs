@@ -1,5 +1,4 @@
 using Orleans.TestingHost;
-using Platform.Hosting;
 using Platform.Silo.Hosting;
 
 namespace Platform.Tests;
@@ -18,6 +17,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddPlatformGrainServices();
             silo.AddPlatformSqliteStorage(DataDirectory);
             silo.AddPlatformMemoryStreams();
             silo.AddReminders();

@@ -42,6 +42,7 @@ public static class IngestionBenchmark
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(21111, 31000);
+            silo.Services.AddPlatformGrainServices();
             silo.AddPlatformSqliteStorage(dir);
             silo.AddPlatformMemoryStreams();
             silo.AddReminders();

@@ -19,7 +19,17 @@ public sealed record Actor(
 [Alias("Platform.Tenants.TenantSettings")]
 public sealed record TenantSettings(
     [property: Id(0)] string DisplayName,
-    [property: Id(1)] bool AllowDirectModelAccess = true);
+    [property: Id(1)] bool AllowDirectModelAccess = true,
+    [property: Id(2)] string? WebhookUrl = null,
+    [property: Id(3)] string? WebhookSecret = null)
+{
+    /// <summary>Never prints the webhook secret.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"DisplayName = {DisplayName}, AllowDirectModelAccess = {AllowDirectModelAccess}, WebhookUrl = {WebhookUrl}, WebhookSecret = ***");
+        return true;
+    }
+}
 
 [GenerateSerializer]
 [Immutable]

@@ -1,4 +1,5 @@
 using Platform.Hosting;
+using Platform.Notifications;
 using Platform.Tenants;
 
 namespace Platform.Deployments;
@@ -146,7 +147,34 @@ public sealed class DeploymentGrain(
             actor, "deployment." + action, $"deployment/{Key.Name}",
             previous is null ? null : $"revision={previous.Revision}; canaryWeight={previous.CanaryWeight}",
             $"revision={next.Revision}; canaryWeight={next.CanaryWeight}; reason={reason}"));
+        Notify(decision, actor);
         return next;
+    }
+
+    /// <summary>Tells the tenant's webhook (one-way: delivery and its retries never hold up the deployment).</summary>
+    private void Notify(DeploymentDecision decision, Actor actor)
+    {
+        string? @event = decision.Action switch
+        {
+            "canary.start" => NotificationEvents.CanaryStarted,
+            "canary.weight" => NotificationEvents.StepAdvanced,
+            "canary.promote" => NotificationEvents.Promoted,
+            "canary.rollback" => NotificationEvents.RolledBack,
+            _ => null,
+        };
+        if (@event is null)
+        {
+            return;
+        }
+
+        var notifications = GrainFactory.GetGrain<INotificationGrain>(Key.Tenant);
+        var subject = $"deployment/{Key.Name}";
+        if (@event == NotificationEvents.RolledBack && actor.KeyId == "monitor")
+        {
+            _ = notifications.NotifyAsync(new Notification(NotificationEvents.PolicyBreached, Key.Tenant, subject, decision.At, decision.Reason, decision.Evidence, decision.FromWeight, decision.ToWeight, Guid.NewGuid().ToString("N")));
+        }
+
+        _ = notifications.NotifyAsync(new Notification(@event, Key.Tenant, subject, decision.At, decision.Reason, decision.Evidence, decision.FromWeight, decision.ToWeight, Guid.NewGuid().ToString("N")));
     }
 
     private DeploymentSnapshot Require() =>

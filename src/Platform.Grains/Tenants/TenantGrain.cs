@@ -199,7 +199,7 @@ public sealed class TenantGrain(
         GrainFactory.GetGrain<IAuditLogGrain>(TenantId).AppendAsync(new AuditRecord(actor, action, target, before, after));
 
     private static string Describe(TenantInfo t) =>
-        $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}";
+        $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}; webhook={t.Settings.WebhookUrl ?? "none"}";
 
     private static string Describe(ApiKeyInfo k) =>
         $"id={k.Id}; name={k.Name}; role={k.Role.ToName()}; expiresAt={k.ExpiresAt?.ToString("O") ?? "never"}; revoked={k.RevokedAt is not null}";

@@ -69,9 +69,26 @@ public static class TenantsApi
     public static async Task<Ok<TenantResponse>> UpdateTenant(string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains)
     {
         var current = await RequireTenantAsync(grains, tenant);
+        if (request.WebhookUrl is { Length: > 0 } url
+            && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "webhookUrl must be an absolute http(s) URL.", "webhookUrl");
+        }
+
+        if (request.WebhookSecret is { } secret && secret.Length is < 16 or > 256)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "webhookSecret must be 16-256 characters.", "webhookSecret");
+        }
+
         var settings = new TenantSettings(
             request.DisplayName ?? current.Settings.DisplayName,
-            request.AllowDirectModelAccess ?? current.Settings.AllowDirectModelAccess);
+            request.AllowDirectModelAccess ?? current.Settings.AllowDirectModelAccess,
+            request.WebhookUrl is null ? current.Settings.WebhookUrl : NullIfEmpty(request.WebhookUrl),
+            request.WebhookSecret ?? current.Settings.WebhookSecret);
+        if (settings.WebhookUrl is not null && settings.WebhookSecret is null)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "A webhook needs a webhookSecret to sign its deliveries.", "webhookSecret");
+        }
         var updated = await grains.GetGrain<ITenantGrain>(tenant).UpdateAsync(settings, context.GetActor());
         context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().InvalidateTenant(tenant);
         return TypedResults.Ok(TenantResponse.From(updated));
@@ -145,6 +162,8 @@ public static class TenantsApi
         return TypedResults.Ok(TenantResponse.From(updated));
     }
 
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
     private static async Task<TenantInfo> RequireTenantAsync(IGrainFactory grains, string tenant) =>
         (TenantIds.IsValid(tenant) ? await grains.GetGrain<ITenantGrain>(tenant).GetAsync() : null)
         ?? throw PlatformException.NotFound($"Tenant '{tenant}'");
@@ -166,12 +185,19 @@ public sealed record UpdateTenantRequest
     public string? DisplayName { get; init; }
 
     public bool? AllowDirectModelAccess { get; init; }
+
+    /// <summary>Where deployment notifications are posted ("" removes it).</summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>HMAC-SHA256 key of the X-Platform-Signature header; write-only.</summary>
+    public string? WebhookSecret { get; init; }
 }
 
-public sealed record TenantResponse(string Id, string DisplayName, bool AllowDirectModelAccess, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+public sealed record TenantResponse(
+    string Id, string DisplayName, bool AllowDirectModelAccess, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? WebhookUrl, bool WebhookSecretSet)
 {
     public static TenantResponse From(TenantInfo t) =>
-        new(t.Id, t.Settings.DisplayName, t.Settings.AllowDirectModelAccess, t.Disabled, t.CreatedAt, t.UpdatedAt);
+        new(t.Id, t.Settings.DisplayName, t.Settings.AllowDirectModelAccess, t.Disabled, t.CreatedAt, t.UpdatedAt, t.Settings.WebhookUrl, t.Settings.WebhookSecret is not null);
 }
 
 public sealed record CreateKeyRequest

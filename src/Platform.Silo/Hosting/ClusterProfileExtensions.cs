@@ -24,8 +24,8 @@ public static class ClusterProfileExtensions
             o.ServiceId = options.ServiceId;
         });
         silo.Configure<ClusterMembershipOptions>(TuneMembership);
-        silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        silo.Services.AddPlatformGrainServices();
         silo.AddReminders();
 
         if (options.UsesAzure)
@@ -38,6 +38,14 @@ public static class ClusterProfileExtensions
         }
 
         return silo;
+    }
+
+    /// <summary>Services the grains take in their constructors (test clusters call this too).</summary>
+    public static IServiceCollection AddPlatformGrainServices(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new Platform.Notifications.WebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
+        return services;
     }
 
     /// <summary>
