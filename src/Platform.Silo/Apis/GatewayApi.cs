@@ -301,14 +301,15 @@ public static class GatewayApi
                 CompletionWriter.WriteChunk(body, update, clientModel, id, created, first);
                 body.Write("\n\n"u8);
                 first = false;
+                stream.Pause();
                 await body.FlushAsync(aborted);
             }
 
             bool more;
             try
             {
-                more = await stream.Updates.MoveNextAsync();
                 stream.Touch();
+                more = await stream.Updates.MoveNextAsync();
             }
             catch (Exception ex) when (!aborted.IsCancellationRequested)
             {

@@ -13,6 +13,9 @@ namespace Platform.Silo.Apis;
 /// </summary>
 public static class ModelsApi
 {
+    /// <summary>Prefix of the environment variables API-managed routes may take provider keys from.</summary>
+    public const string ApiCredentialPrefix = "PLATFORM_PROVIDER_";
+
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var models = app.MapGroup("/api/v1/models").WithTags("Model catalog").RequireAuthorization();
@@ -40,6 +43,16 @@ public static class ModelsApi
         }
 
         route.Name = name;
+        if (route.CredentialEnvironmentVariable is { Length: > 0 } variable && !variable.StartsWith(ApiCredentialPrefix, StringComparison.Ordinal))
+        {
+            // Otherwise an admin API key could point a route at any process secret (say the storage connection string)
+            // and an endpoint of its choosing, and receive that secret as a bearer token.
+            throw new PlatformException(
+                ErrorKind.Invalid,
+                $"Routes managed through the API may only read credentials from environment variables named {ApiCredentialPrefix}*.",
+                "credentialEnvironmentVariable");
+        }
+
         var grain = grains.GetGrain<IModelCatalogGrain>(ModelCatalogGrain.Key);
         var current = await grain.GetAsync();
         var proposed = current.Routes.Where(r => r.Name != name).Append(route).ToList();
@@ -99,7 +112,7 @@ public sealed record ModelRouteResponse(
         return new ModelRouteResponse(
             r.Name,
             r.Provider,
-            r.Endpoint,
+            RedactEndpoint(r.Endpoint),
             r.UpstreamName,
             r.CredentialEnvironmentVariable,
             resolved.Price.InputPerMillion,
@@ -111,4 +124,10 @@ public sealed record ModelRouteResponse(
             r.Fallbacks,
             apiManaged.Contains(r.Name) ? "api" : "configuration");
     }
+
+    /// <summary>Scheme, host, port and path only: user info and query strings can carry credentials.</summary>
+    private static string? RedactEndpoint(string? endpoint) =>
+        endpoint is not null && Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
+            ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)
+            : endpoint;
 }

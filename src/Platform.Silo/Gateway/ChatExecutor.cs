@@ -16,8 +16,11 @@ public sealed class OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, Ser
 
     public ServedBy ServedBy { get; } = servedBy;
 
-    /// <summary>Idle timeout: restarted on every update, so a stream that stalls ends with an error instead of hanging.</summary>
+    /// <summary>Idle timeout: restarted before every wait for the provider, so a stream that stalls ends with an error instead of hanging.</summary>
     public void Touch() => timeout.CancelAfter(ServedBy.Route.Timeout);
+
+    /// <summary>Stops the idle timer while we write to the client: a slow client is not a slow provider.</summary>
+    public void Pause() => timeout.CancelAfter(Timeout.InfiniteTimeSpan);
 
     public async ValueTask DisposeAsync()
     {

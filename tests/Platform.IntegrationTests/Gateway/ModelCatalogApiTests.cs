@@ -76,6 +76,21 @@ public sealed class ModelCatalogApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task ApiRoutes_MayOnlyReadProviderPrefixedVariables_AndEndpointsAreShownWithoutCredentials()
+    {
+        using var admin = fixture.Host.Admin();
+
+        using var refused = await admin.PutAsJsonAsync("/api/v1/models/steal", new { provider = "openai", endpoint = "http://127.0.0.1:9/v1", credentialEnvironmentVariable = "Platform__Azure__ConnectionString" });
+        using var allowed = await admin.PutAsJsonAsync("/api/v1/models/vllm-local", new { provider = "openai", endpoint = "http://user:pass@127.0.0.1:9/v1?token=abc", credentialEnvironmentVariable = "PLATFORM_PROVIDER_VLLM" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        var shown = (await JsonAsync(allowed)).GetProperty("endpoint").GetString();
+        Assert.Equal("http://127.0.0.1:9/v1", shown);
+        await admin.DeleteAsync("/api/v1/models/vllm-local");
+    }
+
+    [Fact]
     public async Task ConfiguredRoute_CannotBeDeletedThroughTheApi()
     {
         using var admin = fixture.Host.Admin();
