@@ -42,6 +42,10 @@ public interface IMonitorGrain : IGrainWithStringKey
     [Alias("GetReportAsync")]
     Task<MonitorReport> GetReportAsync();
 
+    /// <summary>Per-arm metrics of the requests in [from, to), at minute resolution, over the last hour.</summary>
+    [Alias("GetRangeAsync")]
+    Task<MonitorReport> GetRangeAsync(DateTimeOffset from, DateTimeOffset to);
+
     /// <summary>Evaluates the rollout policy now (also runs every second by itself).</summary>
     [Alias("EvaluateAsync")]
     Task<string?> EvaluateAsync();

@@ -112,6 +112,19 @@ public sealed class ArmWindow
         }
     }
 
+    public void Merge(ArmWindow other)
+    {
+        Requests += other.Requests;
+        Errors += other.Errors;
+        Latency.Merge(other.Latency);
+        InputTokens += other.InputTokens;
+        OutputTokens += other.OutputTokens;
+        CostUsd += other.CostUsd;
+        QualityCount += other.QualityCount;
+        QualitySum += other.QualitySum;
+        QualitySumOfSquares += other.QualitySumOfSquares;
+    }
+
     public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
 
     public long Successes => Requests - Errors;

@@ -40,6 +40,11 @@ public sealed partial class MonitorGrain(
     public static readonly TimeSpan EvaluateInterval = TimeSpan.FromSeconds(1);
     private static readonly Actor Monitor = new("monitor", "system", Role.Operator, "monitor");
 
+    /// <summary>How far back <see cref="GetRangeAsync"/> can look.</summary>
+    public const int RetainedMinutes = 60;
+
+    // Minute buckets for time-range queries: in memory only (the experiment windows are what is persisted).
+    private readonly SortedDictionary<long, (ArmWindow Stable, ArmWindow Canary)> _minutes = [];
     private bool _dirty;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -55,6 +60,26 @@ public sealed partial class MonitorGrain(
 
     public Task<MonitorReport> GetReportAsync() =>
         Task.FromResult(new MonitorReport(state.State.Stable.Snapshot(), state.State.Canary.Snapshot(), state.State.LastVerdict, state.State.EventsIngested));
+
+    public Task<MonitorReport> GetRangeAsync(DateTimeOffset from, DateTimeOffset to)
+    {
+        var stable = new ArmWindow();
+        var canary = new ArmWindow();
+        var first = from.ToUnixTimeSeconds() / 60;
+        var last = (to.ToUnixTimeSeconds() - 1) / 60;
+        long events = 0;
+        foreach (var (minute, arms) in _minutes)
+        {
+            if (minute >= first && minute <= last)
+            {
+                stable.Merge(arms.Stable);
+                canary.Merge(arms.Canary);
+                events += arms.Stable.Requests + arms.Canary.Requests;
+            }
+        }
+
+        return Task.FromResult(new MonitorReport(stable.Snapshot(), canary.Snapshot(), state.State.LastVerdict, events));
+    }
 
     public async Task<string?> EvaluateAsync()
     {
@@ -115,6 +140,18 @@ public sealed partial class MonitorGrain(
             _dirty = true;
         }
 
+        var minute = e.At.ToUnixTimeSeconds() / 60;
+        if (!_minutes.TryGetValue(minute, out var bucket))
+        {
+            bucket = (new ArmWindow(), new ArmWindow());
+            _minutes[minute] = bucket;
+            while (_minutes.Count > 0 && _minutes.First().Key < minute - RetainedMinutes)
+            {
+                _minutes.Remove(_minutes.First().Key);
+            }
+        }
+
+        (e.Arm == Arms.Canary ? bucket.Canary : bucket.Stable).Record(e);
         return Task.CompletedTask;
     }
 

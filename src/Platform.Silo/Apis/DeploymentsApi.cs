@@ -19,6 +19,8 @@ public static class DeploymentsApi
         var deployments = app.MapGroup("/api/v1/deployments").WithTags("Deployments").RequireAuthorization();
         deployments.MapPost("/", Create).RequireRoles(Operators).WithSummary("Create a deployment with its stable release and rollout policy.");
         deployments.MapGet("/{name}", Get).RequireRoles(Readers).WithSummary("Current state and per-arm metrics of the current experiment.");
+        deployments.MapGet("/{name}/metrics", Metrics).RequireRoles(Readers)
+            .WithSummary("Per-arm metrics of the requests in [from, to) (default: the last 15 minutes; at most the last hour).");
         deployments.MapGet("/{name}/history", History).RequireRoles(Readers).WithSummary("Every change and automatic decision, with the numbers that decided it.");
         deployments.MapPost("/{name}/canary", StartCanary).RequireRoles(Operators).WithSummary("Start a canary release (one at a time).");
         deployments.MapPut("/{name}/canary/weight", SetWeight).RequireRoles(Operators).WithSummary("Set the canary's traffic weight (0-100).");
@@ -48,6 +50,20 @@ public static class DeploymentsApi
         var snapshot = await grains.GetGrain<IDeploymentGrain>(key).GetAsync() ?? throw PlatformException.NotFound($"Deployment '{name}'");
         var report = await grains.GetGrain<IMonitorGrain>(key).GetReportAsync();
         return TypedResults.Ok(new DeploymentView(snapshot, report));
+    }
+
+    public static async Task<Ok<MonitorReport>> Metrics(string name, HttpContext context, IGrainFactory grains, DateTimeOffset? from = null, DateTimeOffset? to = null)
+    {
+        var key = Key(context, name);
+        _ = await grains.GetGrain<IDeploymentGrain>(key).GetAsync() ?? throw PlatformException.NotFound($"Deployment '{name}'");
+        var end = to ?? DateTimeOffset.UtcNow.AddMinutes(1);
+        var start = from ?? end.AddMinutes(-16);
+        if (start >= end)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "from must be before to.", "from");
+        }
+
+        return TypedResults.Ok(await grains.GetGrain<IMonitorGrain>(key).GetRangeAsync(start, end));
     }
 
     public static async Task<Ok<IReadOnlyList<DeploymentDecision>>> History(string name, HttpContext context, IGrainFactory grains)

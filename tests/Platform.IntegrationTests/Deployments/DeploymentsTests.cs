@@ -178,6 +178,28 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
     }
 
     [Fact]
+    public async Task MetricsOverATimeRange_CountTheRequestsOfEachArmInIt()
+    {
+        var (op, client, _) = await TenantAsync();
+        await CreateAsync(op, "ranged", new { minSamplesPerArm = 100000 });
+        await CanaryAsync(op, "ranged", "sim-twin", 50);
+        var before = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        await TrafficAsync(client, "ranged", 60);
+        await Task.Delay(500);
+
+        var from = Uri.EscapeDataString(before.ToString("O"));
+        var now = await JsonAsync(await op.GetAsync($"/api/v1/deployments/ranged/metrics?from={from}"));
+        var total = now.GetProperty("stable").GetProperty("requests").GetInt32() + now.GetProperty("canary").GetProperty("requests").GetInt32();
+        Assert.Equal(60, total);
+        Assert.True(now.GetProperty("canary").GetProperty("requests").GetInt32() > 0);
+
+        var past = await JsonAsync(await op.GetAsync($"/api/v1/deployments/ranged/metrics?from={Uri.EscapeDataString(before.AddMinutes(-30).ToString("O"))}&to={from}"));
+        Assert.Equal(0, past.GetProperty("stable").GetProperty("requests").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, (await op.GetAsync($"/api/v1/deployments/ranged/metrics?from={from}&to={Uri.EscapeDataString(before.AddMinutes(-5).ToString("O"))}")).StatusCode);
+    }
+
+    [Fact]
     public async Task Assignment_IsStickyPerUser_AndSplitsUsersByWeight()
     {
         var (op, client, _) = await TenantAsync();

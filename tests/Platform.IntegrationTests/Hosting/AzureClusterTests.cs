@@ -163,7 +163,7 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task DeploymentRollbackOnOneSilo_IsHonouredByRequestsEnteringTheOtherWithin1s()
+    public async Task DeploymentArms_AreStickyAcrossSilos_AndARollbackOnOneIsHonouredByTheOtherWithin1s()
     {
         var (a, b) = await StartPairAsync(NewClusterId());
         await using var _ = a;
@@ -178,8 +178,24 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
             JsonContent.Create(new { name = "bot", stable = new { modelRoute = "sim-small" }, policy = new { minSamplesPerArm = 100000 } })));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         using var canary = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/deployments/bot/canary", owner,
-            JsonContent.Create(new { release = new { modelRoute = "sim-large" }, weight = 100 })));
+            JsonContent.Create(new { release = new { modelRoute = "sim-large" }, weight = 50 })));
         Assert.Equal(HttpStatusCode.OK, canary.StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        // Sticky across silos: each user gets the same arm whichever silo the request enters.
+        var armsSeen = new HashSet<string>();
+        for (var u = 0; u < 12; u++)
+        {
+            var byUser = new { model = "bot", user = $"user-{u}", messages = new[] { new { role = "user", content = "hi" } } };
+            using var viaA = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(byUser)));
+            using var viaB = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(byUser)));
+            Assert.Equal(viaA.Headers.GetValues("x-platform-arm").Single(), viaB.Headers.GetValues("x-platform-arm").Single());
+            armsSeen.Add(viaA.Headers.GetValues("x-platform-arm").Single());
+        }
+
+        Assert.Equal(2, armsSeen.Count);
+        using var full = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Put, "/api/v1/deployments/bot/canary/weight", owner, JsonContent.Create(new { weight = 100 })));
+        Assert.Equal(HttpStatusCode.OK, full.StatusCode);
         await Task.Delay(TimeSpan.FromSeconds(1));
 
         var chat = new { model = "bot", messages = new[] { new { role = "user", content = "hi" } } };
