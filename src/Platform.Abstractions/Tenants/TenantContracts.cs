@@ -78,6 +78,13 @@ public sealed record NewApiKey(
 
 public static class TenantIds
 {
+    /// <summary>Splits a tenant-scoped grain key <c>{tenant}/{name}</c>.</summary>
+    public static (string Tenant, string Name) Split(string key)
+    {
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        return (key[..slash], key[(slash + 1)..]);
+    }
+
     /// <summary>The tenant that holds the platform administrators' keys.</summary>
     public const string System = "system";
 

@@ -24,15 +24,7 @@ public sealed class DeploymentGrain(
     [PersistentState("deployment", PlatformStorage.Default)] IPersistentState<DeploymentGrainState> state,
     TimeProvider time) : Grain, IDeploymentGrain
 {
-    private (string Tenant, string Name) Key
-    {
-        get
-        {
-            var key = this.GetPrimaryKeyString();
-            var slash = key.IndexOf('/', StringComparison.Ordinal);
-            return (key[..slash], key[(slash + 1)..]);
-        }
-    }
+    private (string Tenant, string Name) Key => TenantIds.Split(this.GetPrimaryKeyString());
 
     public async Task<DeploymentSnapshot> CreateAsync(Release stable, RolloutPolicy policy, Actor actor)
     {

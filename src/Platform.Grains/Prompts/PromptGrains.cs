@@ -42,15 +42,7 @@ public sealed class PromptGrain(
     [PersistentState("prompt", PlatformStorage.Default)] IPersistentState<PromptGrainState> state,
     TimeProvider time) : Grain, IPromptGrain
 {
-    private (string Tenant, string Prompt) Key
-    {
-        get
-        {
-            var key = this.GetPrimaryKeyString();
-            var slash = key.IndexOf('/', StringComparison.Ordinal);
-            return (key[..slash], key[(slash + 1)..]);
-        }
-    }
+    private (string Tenant, string Prompt) Key => TenantIds.Split(this.GetPrimaryKeyString());
 
     public async Task<CreateVersionResult> CreateVersionAsync(PromptContent content, string commitMessage, Actor actor)
     {

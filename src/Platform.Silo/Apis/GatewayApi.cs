@@ -214,56 +214,42 @@ public static class GatewayApi
                 "model_not_supported");
     }
 
-    private static async Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64)> ReadEmbeddingRequestAsync(
-        HttpRequest request, CancellationToken aborted)
+    private static Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64)> ReadEmbeddingRequestAsync(
+        HttpRequest request, CancellationToken aborted) =>
+        ReadBodyAsync(request, GatewayJsonContext.Default.EmbeddingRequest, MapEmbedding, aborted);
+
+    private static (string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64) MapEmbedding(EmbeddingRequest wire)
     {
-        try
+        if (string.IsNullOrWhiteSpace(wire.Model))
         {
-            var wire = await JsonSerializer.DeserializeAsync(request.Body, GatewayJsonContext.Default.EmbeddingRequest, aborted)
-                ?? throw new PlatformException(ErrorKind.Invalid, "The request body must be a JSON object.", null, "invalid_json");
-            if (string.IsNullOrWhiteSpace(wire.Model))
-            {
-                throw new PlatformException(ErrorKind.Invalid, "you must provide a model parameter", "model", "invalid_value");
-            }
-
-            List<string> inputs = wire.Input.ValueKind switch
-            {
-                JsonValueKind.String => [wire.Input.GetString()!],
-                JsonValueKind.Array when wire.Input.GetArrayLength() is > 0 and <= 2048
-                    && wire.Input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
-                    => [.. wire.Input.EnumerateArray().Select(e => e.GetString()!)],
-                _ => throw new PlatformException(ErrorKind.Invalid, "input must be a string or an array of 1 to 2048 strings", "input", "invalid_value"),
-            };
-            if (inputs.Any(string.IsNullOrEmpty))
-            {
-                throw new PlatformException(ErrorKind.Invalid, "input must not contain empty strings", "input", "invalid_value");
-            }
-
-            if (wire.Dimensions is <= 0 or > 8192)
-            {
-                throw new PlatformException(ErrorKind.Invalid, "dimensions must be between 1 and 8192", "dimensions", "invalid_value");
-            }
-
-            var base64 = wire.EncodingFormat switch
-            {
-                null or "float" => false,
-                "base64" => true,
-                _ => throw new PlatformException(ErrorKind.Invalid, "encoding_format must be 'float' or 'base64'", "encoding_format", "invalid_value"),
-            };
-            return (wire.Model, inputs, new EmbeddingGenerationOptions { Dimensions = wire.Dimensions }, base64);
+            throw new PlatformException(ErrorKind.Invalid, "you must provide a model parameter", "model", "invalid_value");
         }
-        catch (JsonException ex)
+
+        List<string> inputs = wire.Input.ValueKind switch
         {
-            throw new PlatformException(
-                ErrorKind.Invalid,
-                $"We could not parse the JSON body of your request: {ex.Message}",
-                ex.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null,
-                "invalid_json");
-        }
-        catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
+            JsonValueKind.String => [wire.Input.GetString()!],
+            JsonValueKind.Array when wire.Input.GetArrayLength() is > 0 and <= 2048
+                && wire.Input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+                => [.. wire.Input.EnumerateArray().Select(e => e.GetString()!)],
+            _ => throw new PlatformException(ErrorKind.Invalid, "input must be a string or an array of 1 to 2048 strings", "input", "invalid_value"),
+        };
+        if (inputs.Any(string.IsNullOrEmpty))
         {
-            throw new PlatformException(ErrorKind.Invalid, "The request body is not valid UTF-8.", null, "invalid_encoding");
+            throw new PlatformException(ErrorKind.Invalid, "input must not contain empty strings", "input", "invalid_value");
         }
+
+        if (wire.Dimensions is <= 0 or > 8192)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "dimensions must be between 1 and 8192", "dimensions", "invalid_value");
+        }
+
+        var base64 = wire.EncodingFormat switch
+        {
+            null or "float" => false,
+            "base64" => true,
+            _ => throw new PlatformException(ErrorKind.Invalid, "encoding_format must be 'float' or 'base64'", "encoding_format", "invalid_value"),
+        };
+        return (wire.Model, inputs, new EmbeddingGenerationOptions { Dimensions = wire.Dimensions }, base64);
     }
 
     private static async Task<Outcome> StreamAsync(
@@ -342,24 +328,22 @@ public static class GatewayApi
         return new Outcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
     }
 
-    private static async Task<GatewayRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted)
+    private static Task<GatewayRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted) =>
+        ReadBodyAsync(request, GatewayJsonContext.Default.ChatCompletionRequest, ChatRequestMapper.Map, aborted);
+
+    /// <summary>
+    /// Reads and maps an OpenAI request body; every way a body can be wrong becomes an OpenAI-shaped 400.
+    /// Mapping reads strings out of <see cref="JsonElement"/>s, which is where invalid UTF-8 and values of the
+    /// wrong kind first show up, so it runs inside the same guard.
+    /// </summary>
+    private static async Task<TResult> ReadBodyAsync<TWire, TResult>(
+        HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TWire> type, Func<TWire, TResult> map, CancellationToken aborted)
     {
         try
         {
-            var wire = await JsonSerializer.DeserializeAsync(request.Body, GatewayJsonContext.Default.ChatCompletionRequest, aborted)
+            var wire = await JsonSerializer.DeserializeAsync(request.Body, type, aborted)
                 ?? throw new PlatformException(ErrorKind.Invalid, "The request body must be a JSON object.", null, "invalid_json");
-
-            // Mapping reads strings out of JsonElements, where invalid UTF-8 first shows up.
-            return ChatRequestMapper.Map(wire);
-        }
-        catch (InvalidOperationException ex) when (ex.InnerException is not DecoderFallbackException)
-        {
-            // JsonElement accessors throw this for a value of the wrong kind (a number where a string belongs).
-            throw new PlatformException(ErrorKind.Invalid, "A field of the request has a value of the wrong type: " + ex.Message, null, "invalid_value");
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
-        {
-            throw new PlatformException(ErrorKind.Invalid, "A field of the request has an invalid value: " + ex.Message, null, "invalid_value");
+            return map(wire);
         }
         catch (JsonException ex)
         {
@@ -372,6 +356,14 @@ public static class GatewayApi
         catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
         {
             throw new PlatformException(ErrorKind.Invalid, "The request body is not valid UTF-8.", null, "invalid_encoding");
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "A field of the request has a value of the wrong type: " + ex.Message, null, "invalid_value");
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "A field of the request has an invalid value: " + ex.Message, null, "invalid_value");
         }
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Platform.IntegrationTests.Infrastructure;
+using static Platform.IntegrationTests.Infrastructure.HttpJson;
 
 namespace Platform.IntegrationTests.Deployments;
 
@@ -44,11 +45,6 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
 {
     private PlatformFactory Host => fixture.Host;
 
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
-    {
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
 
     private async Task<(HttpClient Operator, HttpClient Client, string Tenant)> TenantAsync()
     {

@@ -1,18 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Platform.IntegrationTests.Infrastructure;
+using static Platform.IntegrationTests.Infrastructure.HttpJson;
 
 namespace Platform.IntegrationTests.Gateway;
 
 [Collection(GatewayCollection.Name)]
 public sealed class ModelCatalogApiTests(GatewayFixture fixture)
 {
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
-    {
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
 
     private static object Chat(string model) => new { model, messages = new[] { new { role = "user", content = "hi" } } };
 

@@ -1,18 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Platform.IntegrationTests.Infrastructure;
+using static Platform.IntegrationTests.Infrastructure.HttpJson;
 
 namespace Platform.IntegrationTests.Prompts;
 
 [Collection(PlatformCollection.Name)]
 public sealed class PromptsApiTests(PlatformFactory factory)
 {
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
-    {
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
 
     private static object Version(string system, string message = "change") => new
     {

@@ -4,17 +4,13 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Platform.IntegrationTests.Infrastructure;
+using static Platform.IntegrationTests.Infrastructure.HttpJson;
 
 namespace Platform.IntegrationTests.Tenants;
 
 [Collection(PlatformCollection.Name)]
 public sealed class AuthenticationTests(PlatformFactory factory)
 {
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
-    {
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
 
     [Fact]
     public async Task MissingKey_OnV1_Is401WithOpenAiShapedError()
