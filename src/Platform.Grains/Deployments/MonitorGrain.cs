@@ -52,8 +52,10 @@ public sealed partial class MonitorGrain(
         var stream = this.GetStreamProvider(PlatformStorage.Streams)
             .GetStream<InferenceEvent>(StreamId.Create(DeploymentStreams.Inference, this.GetPrimaryKeyString()));
         await stream.SubscribeAsync(OnEventAsync);
-        this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(FlushInterval, FlushInterval) { KeepAlive = true });
-        this.RegisterGrainTimer(EvaluateTimerAsync, new GrainTimerCreationOptions(EvaluateInterval, EvaluateInterval) { KeepAlive = true });
+        // Not keep-alive: events keep a busy monitor active; an idle one deactivates (flushing first) and a
+        // deployment without traffic has nothing to decide.
+        this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(FlushInterval, FlushInterval) { KeepAlive = false });
+        this.RegisterGrainTimer(EvaluateTimerAsync, new GrainTimerCreationOptions(EvaluateInterval, EvaluateInterval) { KeepAlive = false });
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync(cancellationToken);
@@ -183,8 +185,8 @@ public sealed partial class MonitorGrain(
     {
         if (_dirty)
         {
-            _dirty = false;
             await state.WriteStateAsync(cancellationToken);
+            _dirty = false;
         }
     }
 

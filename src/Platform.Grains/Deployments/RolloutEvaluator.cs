@@ -17,8 +17,9 @@ public sealed record RolloutVerdict(RolloutAction Action, string Reason, int? Ne
 /// <list type="bullet">
 /// <item>Nothing is decided until both arms have <c>MinSamplesPerArm</c> requests.</item>
 /// <item>Error rate: rollback when the canary's rate exceeds stable's by more than the threshold and a one-sided
-/// two-proportion z-test (pooled) rejects "canary no worse than stable + threshold" at <c>ConfidenceZ</c>
-/// (2.33 = 99%): noise alone does not trigger.</item>
+/// two-proportion z-test (unpooled standard error) rejects "canary no worse than stable + threshold" at
+/// <c>ConfidenceZ</c> (2.33 = 99%): noise alone does not trigger. A breach that is not significant yet holds
+/// the canary at its step (no advance) until the evidence decides.</item>
 /// <item>Latency: rollback when canary p95 exceeds stable p95 by more than the relative threshold and by more
 /// than <c>MinLatencyIncreaseMs</c> (histogram quantiles, 5% resolution; the sample minimum guards against noise).</item>
 /// <item>Cost per successful request and mean quality: rollback beyond their thresholds; quality additionally
@@ -36,6 +37,8 @@ public static class RolloutEvaluator
             return new RolloutVerdict(RolloutAction.None, $"waiting for {policy.MinSamplesPerArm} samples per arm", null, evidence);
         }
 
+        // A breach that is not yet significant holds the canary where it is: no rollback, but no advance either.
+        string? suspected = null;
         var errorIncrease = canary.ErrorRate - stable.ErrorRate;
         if (errorIncrease > policy.MaxErrorRateIncrease)
         {
@@ -46,6 +49,8 @@ public static class RolloutEvaluator
                     F($"error rate {canary.ErrorRate:P1} vs stable {stable.ErrorRate:P1} (+{errorIncrease * 100:F1} points > {policy.MaxErrorRateIncrease * 100:F1}; z={z:F2} > {policy.ConfidenceZ:F2})"),
                     0, evidence);
             }
+
+            suspected = F($"error rate +{errorIncrease * 100:F1} points, not yet significant (z={z:F2})");
         }
 
         var stableP95 = stable.Latency.Quantile(0.95);
@@ -69,12 +74,26 @@ public static class RolloutEvaluator
 
         if (stable.MeanQuality is { } sq && canary.MeanQuality is { } cq && sq - cq > policy.MaxQualityDecrease)
         {
-            var t = Welch(stable, canary, policy.MaxQualityDecrease);
-            if (t > policy.ConfidenceZ)
+            if (stable.QualityCount < policy.MinSamplesPerArm || canary.QualityCount < policy.MinSamplesPerArm)
             {
-                return new RolloutVerdict(RolloutAction.Rollback,
-                    F($"mean quality {cq:F3} vs stable {sq:F3} (-{sq - cq:F3} > {policy.MaxQualityDecrease:F3}; t={t:F2})"), 0, evidence);
+                suspected ??= F($"quality -{sq - cq:F3}, waiting for {policy.MinSamplesPerArm} scored samples per arm");
             }
+            else
+            {
+                var t = Welch(stable, canary, policy.MaxQualityDecrease);
+                if (t > policy.ConfidenceZ)
+                {
+                    return new RolloutVerdict(RolloutAction.Rollback,
+                        F($"mean quality {cq:F3} vs stable {sq:F3} (-{sq - cq:F3} > {policy.MaxQualityDecrease:F3}; t={t:F2})"), 0, evidence);
+                }
+
+                suspected ??= F($"quality -{sq - cq:F3}, not yet significant (t={t:F2})");
+            }
+        }
+
+        if (suspected is not null)
+        {
+            return new RolloutVerdict(RolloutAction.None, "holding: " + suspected, null, evidence);
         }
 
         if (atStepFor.TotalSeconds < policy.MinDwellSeconds)
@@ -94,13 +113,16 @@ public static class RolloutEvaluator
         return new RolloutVerdict(RolloutAction.Advance, F($"healthy at {weight}% for {atStepFor.TotalSeconds:F0} s: advance to {next}%"), next, evidence);
     }
 
-    /// <summary>One-sided z for H0: p_canary - p_stable &lt;= margin (pooled standard error).</summary>
+    /// <summary>
+    /// One-sided z for H0: p_canary - p_stable &lt;= margin, with the unpooled (Wald) standard error: pooling
+    /// assumes equal rates, which a non-zero margin contradicts, and overstates significance near the threshold.
+    /// </summary>
     public static double ZScore(long canaryErrors, long canaryN, long stableErrors, long stableN, double margin)
     {
         var pc = (double)canaryErrors / canaryN;
         var ps = (double)stableErrors / stableN;
-        var pooled = (double)(canaryErrors + stableErrors) / (canaryN + stableN);
-        var se = Math.Sqrt(Math.Max(pooled * (1 - pooled), 1e-9) * (1.0 / canaryN + 1.0 / stableN));
+        var variance = pc * (1 - pc) / canaryN + ps * (1 - ps) / stableN;
+        var se = Math.Sqrt(Math.Max(variance, 0.25 / ((double)canaryN * canaryN)));
         return (pc - ps - margin) / se;
     }
 

@@ -57,6 +57,11 @@ public static class DeploymentsApi
         var key = Key(context, name);
         _ = await grains.GetGrain<IDeploymentGrain>(key).GetAsync() ?? throw PlatformException.NotFound($"Deployment '{name}'");
         var end = to ?? DateTimeOffset.UtcNow.AddMinutes(1);
+        if (end < DateTimeOffset.UnixEpoch || (from is { } f && f < DateTimeOffset.UnixEpoch))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "from and to must be after 1970-01-01.", "to");
+        }
+
         var start = from ?? end.AddMinutes(-16);
         if (start >= end)
         {
@@ -119,6 +124,11 @@ public static class DeploymentsApi
         if (route.Route.Mode != ModelModes.Chat)
         {
             throw new PlatformException(ErrorKind.Invalid, $"Model route '{release.ModelRoute}' is not a chat route.", $"{field}.modelRoute");
+        }
+
+        if (release.PromptVersion is not null && release.PromptLabel is not null)
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"{field}: name a prompt version or a label, not both.", $"{field}.promptLabel");
         }
 
         if (release.Prompt is not null)

@@ -9,6 +9,7 @@ using Platform.Providers.Catalog;
 using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
+using Platform.Silo.Http;
 using Platform.Silo.Prompts;
 
 namespace Platform.Silo.Apis;
@@ -62,13 +63,36 @@ public static class GatewayApi
         var clientModel = request.Model;
         var user = request.User ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString());
         var deployment = clientModel.Length > 0 ? await deployments.RouteAsync(caller.TenantId, clientModel, user) : null;
-        if (deployment is not null)
+        if (deployment is null)
         {
-            request = WithRelease(request, deployment.Release);
-            context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
-            context.Response.Headers[ArmHeader] = deployment.Arm;
+            await ServeAsync(context, catalogs, executor, prompts, caller, request, clientModel, started, deployment: null);
+            return;
         }
 
+        context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
+        context.Response.Headers[ArmHeader] = deployment.Arm;
+        Outcome outcome;
+        try
+        {
+            outcome = await ServeAsync(context, catalogs, executor, prompts, caller, WithRelease(request, deployment.Release), clientModel, started, deployment);
+        }
+        catch (Exception ex) when (!aborted.IsCancellationRequested)
+        {
+            // Every failure of an arm counts against it, whatever it is: a prompt that no longer renders,
+            // a route that vanished, an upstream refusal, a timeout.
+            var (status, _, _, _) = PlatformExceptionHandler.Classify(ex);
+            deployments.Publish(Event(caller, deployment, deployment.Release.ModelRoute, started, status, null, null, default));
+            throw;
+        }
+
+        deployments.Publish(Event(caller, deployment, outcome.Route, started, outcome.Success ? 200 : 502, outcome.TimeToFirstTokenMs, outcome.Quality, outcome.Usage));
+    }
+
+    private static async Task<Outcome> ServeAsync(
+        HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts, Caller caller,
+        GatewayRequest request, string clientModel, long started, DeploymentRoute? deployment)
+    {
+        var aborted = context.RequestAborted;
         if (request.Prompt is { } reference)
         {
             var rendered = await prompts.RenderAsync(caller.TenantId, reference);
@@ -81,7 +105,8 @@ public static class GatewayApi
             throw new PlatformException(ErrorKind.Invalid, "you must provide a model parameter (the prompt version names none)", "model", "invalid_value");
         }
 
-        var route = FindRoute(caller, catalogs, request.Model, ModelModes.Chat);
+        // A deployment's release is the tenant's indirect path: direct model access does not apply to it.
+        var route = FindRoute(caller, catalogs, request.Model, ModelModes.Chat, direct: deployment is null);
         if (clientModel.Length == 0)
         {
             clientModel = request.Model;
@@ -89,23 +114,9 @@ public static class GatewayApi
 
         var id = "chatcmpl-" + context.TraceIdentifier;
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Outcome outcome;
-        try
-        {
-            outcome = request.Stream
-                ? await StreamAsync(context, executor, route, request, clientModel, id, created, started, aborted)
-                : await CompleteAsync(context, executor, route, request, clientModel, id, created, aborted);
-        }
-        catch (PlatformException ex) when (deployment is not null && ex.Kind is ErrorKind.BadGateway or ErrorKind.GatewayTimeout)
-        {
-            deployments.Publish(Event(caller, deployment, route.Name, started, ex.Kind == ErrorKind.GatewayTimeout ? 504 : 502, null, null, default));
-            throw;
-        }
-
-        if (deployment is not null)
-        {
-            deployments.Publish(Event(caller, deployment, outcome.Route, started, outcome.Success ? 200 : 502, outcome.TimeToFirstTokenMs, outcome.Quality, outcome.Usage));
-        }
+        return request.Stream
+            ? await StreamAsync(context, executor, route, request, clientModel, id, created, started, aborted)
+            : await CompleteAsync(context, executor, route, request, clientModel, id, created, aborted);
     }
 
     private readonly record struct Outcome(bool Success, string Route, UsageCost Usage, double? TimeToFirstTokenMs, double? Quality);
@@ -199,9 +210,9 @@ public static class GatewayApi
         };
     }
 
-    private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode)
+    private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode, bool direct = true)
     {
-        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(model) : null)
+        var route = (caller.AllowDirectModelAccess || !direct ? catalogs.Current.Find(model) : null)
             ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{model}' does not exist or you do not have access to it.", "model", "model_not_found");
         return route.Route.Mode == mode
             ? route

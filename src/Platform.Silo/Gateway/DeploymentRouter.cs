@@ -20,6 +20,12 @@ public sealed partial class DeploymentRouter(IGrainFactory grains, IClusterClien
 
     public async ValueTask<DeploymentRoute?> RouteAsync(string tenant, string model, string? user)
     {
+        if (!Platform.Prompts.PromptNames.IsValid(model))
+        {
+            // Not a possible deployment name: no grain activation, no cache entry.
+            return null;
+        }
+
         var snapshot = await _deployments.GetAsync($"{tenant}/{model}", key => grains.GetGrain<IDeploymentGrain>(key).GetAsync());
         if (snapshot is null)
         {

@@ -36,11 +36,43 @@ public sealed class RolloutEvaluatorTests
     }
 
     [Fact]
-    public void ErrorDifferenceWithinNoise_DoesNotRollBack()
+    public void ErrorDifferenceWithinNoise_NeitherRollsBackNorAdvances()
     {
-        // 3.5% vs 1%: above the 2-point threshold, but not significant at 99% with 100 canary samples.
-        var verdict = RolloutEvaluator.Evaluate(Arm(1000, 10), Arm(200, 7), Policy, 25, TimeSpan.Zero);
-        Assert.NotEqual(RolloutAction.Rollback, verdict.Action);
+        // 3.5% vs 1%: above the 2-point threshold, but not significant at 99% with 200 canary samples.
+        var verdict = RolloutEvaluator.Evaluate(Arm(1000, 10), Arm(200, 7), Policy, 25, TimeSpan.FromHours(1));
+        Assert.Equal(RolloutAction.None, verdict.Action);
+        Assert.StartsWith("holding", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ErrorRateExactlyAtTheThreshold_RarelyRollsBack()
+    {
+        // Stable 1% on 2000, canary 3% on 100: exactly +2 points. A 99% test must roll back about 1% of the time.
+        var random = new Random(42);
+        var rollbacks = 0;
+        const int Trials = 4000;
+        for (var trial = 0; trial < Trials; trial++)
+        {
+            var stableErrors = Enumerable.Range(0, 2000).Count(_ => random.NextDouble() < 0.01);
+            var canaryErrors = Enumerable.Range(0, 100).Count(_ => random.NextDouble() < 0.03);
+            if (RolloutEvaluator.ZScore(canaryErrors, 100, stableErrors, 2000, 0.02) > 2.33 && (double)canaryErrors / 100 - (double)stableErrors / 2000 > 0.02)
+            {
+                rollbacks++;
+            }
+        }
+
+        Assert.True(rollbacks < Trials * 0.03, $"{rollbacks} of {Trials} false rollbacks");
+    }
+
+    [Fact]
+    public void OneScoredSamplePerArm_DoesNotDecideOnQuality()
+    {
+        var stable = Arm(500, 0);
+        var canary = Arm(500, 0);
+        stable.Record(new InferenceEvent("t", "d", "x", 1, "r", DateTimeOffset.UnixEpoch, 100, null, true, 200, 1, 1, 0.001m, 0.9, 1));
+        canary.Record(new InferenceEvent("t", "d", "x", 1, "r", DateTimeOffset.UnixEpoch, 100, null, true, 200, 1, 1, 0.001m, 0.5, 1));
+
+        Assert.NotEqual(RolloutAction.Rollback, RolloutEvaluator.Evaluate(stable, canary, Policy, 5, TimeSpan.Zero).Action);
     }
 
     [Fact]
