@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -65,9 +66,16 @@ public static class PromptTemplates
                 throw Invalid($"messages[{i}].template must be a string of at most 100000 characters.", $"messages[{i}].template");
             }
 
-            if (!Parser.TryParse(message.Template, out _, out var error))
+            if (!Parser.TryParse(message.Template, out var parsed, out var error))
             {
                 throw Invalid($"messages[{i}].template has a syntax error: {error}", $"messages[{i}].template");
+            }
+
+            var forbidden = new ForbiddenTags();
+            forbidden.VisitTemplate(parsed);
+            if (forbidden.Found is { } tag)
+            {
+                throw Invalid($"messages[{i}].template uses '{tag}', which prompt templates do not allow (no files, no unbounded buffers).", $"messages[{i}].template");
             }
         }
 
@@ -91,6 +99,7 @@ public static class PromptTemplates
                 {
                     using var doc = JsonDocument.Parse(variable.DefaultJson);
                     CheckType(variable, doc.RootElement);
+                    _ = ToFluid(doc.RootElement);
                 }
                 catch (JsonException)
                 {
@@ -105,7 +114,7 @@ public static class PromptTemplates
         var templates = new IFluidTemplate[version.Content.Messages.Count];
         for (var i = 0; i < templates.Length; i++)
         {
-            templates[i] = new BoundedRanges().VisitTemplate(Parser.Parse(version.Content.Messages[i].Template));
+            templates[i] = new Bounds().VisitTemplate(Parser.Parse(version.Content.Messages[i].Template));
         }
 
         var variables = new Dictionary<string, (PromptVariable, FluidValue?)>(StringComparer.Ordinal);
@@ -158,7 +167,8 @@ public static class PromptTemplates
         }
 
         var messages = new RenderedMessage[prompt.Templates.Length];
-        var budget = new BoundedWriter(MaxOutputChars);
+        var budget = new BoundedWriter(MaxOutputChars, Stopwatch.GetTimestamp());
+        context.AmbientValues[DeadlineKey] = budget;
         for (var i = 0; i < messages.Length; i++)
         {
             budget.Start();
@@ -171,10 +181,11 @@ public static class PromptTemplates
                     pending.AsTask().GetAwaiter().GetResult();
                 }
             }
-            catch (InvalidOperationException ex)
+            catch (Exception ex) when (ex is not PlatformException)
             {
-                // Fluid's step, recursion and our range limits all surface here.
-                throw Invalid($"Rendering message {i} stopped: {ex.Message}", $"messages[{i}]");
+                // Fluid's step and recursion limits, our range, length and time limits, and runtime errors of the
+                // template itself (a division by zero, an overflow): the version or the variables are at fault.
+                throw Invalid($"Rendering message {i} failed: {ex.Message}", $"messages[{i}]");
             }
 
             messages[i] = new RenderedMessage(prompt.Version.Content.Messages[i].Role, budget.Take());
@@ -205,7 +216,9 @@ public static class PromptTemplates
     private static FluidValue ToFluid(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => new StringValue(value.GetString()),
-        JsonValueKind.Number => NumberValue.Create(value.GetDecimal()),
+        JsonValueKind.Number => value.TryGetDecimal(out var number)
+            ? NumberValue.Create(number)
+            : throw Invalid("A number is outside the range templates can use (about ±7.9e28).", "variables"),
         JsonValueKind.True => BooleanValue.True,
         JsonValueKind.False => BooleanValue.False,
         JsonValueKind.Array => new ArrayValue(value.EnumerateArray().Select(ToFluid).ToArray()),
@@ -230,9 +243,64 @@ public static class PromptTemplates
     /// <summary>Ranges are materialised as arrays by Fluid, so a huge range would allocate before any step limit applies.</summary>
     public const int MaxRangeLength = 10_000;
 
-    private sealed class BoundedRanges : AstRewriter
+    /// <summary>Longest string an <c>assign</c> may hold: without it, a loop of self-appends doubles memory per step.</summary>
+    public const int MaxAssignedChars = MaxOutputChars;
+
+    /// <summary>Wall-clock budget of one render (all messages).</summary>
+    public static readonly TimeSpan MaxRenderTime = TimeSpan.FromMilliseconds(250);
+
+    private const string DeadlineKey = "platform.render-budget";
+
+    private sealed class Bounds : AstRewriter
     {
         protected override Expression VisitRangeExpression(RangeExpression rangeExpression) => new BoundedRangeExpression(rangeExpression);
+
+        protected override Statement VisitAssignStatement(AssignStatement assignStatement) =>
+            new AssignStatement(assignStatement.Identifier, new BoundedValueExpression(assignStatement.Value));
+    }
+
+    /// <summary>Refuses, at version creation, tags that read files or buffer without bound.</summary>
+    private sealed class ForbiddenTags : AstVisitor
+    {
+        public string? Found { get; private set; }
+
+        protected override Statement VisitIncludeStatement(IncludeStatement includeStatement)
+        {
+            Found ??= "include";
+            return includeStatement;
+        }
+
+        protected override Statement VisitRenderStatement(RenderStatement renderStatement)
+        {
+            Found ??= "render";
+            return renderStatement;
+        }
+
+        protected override Statement VisitCaptureStatement(CaptureStatement captureStatement)
+        {
+            Found ??= "capture";
+            return captureStatement;
+        }
+    }
+
+    /// <summary>Checks an assigned value's length and the render's time budget.</summary>
+    private sealed class BoundedValueExpression(Expression inner) : Expression
+    {
+        public override async ValueTask<FluidValue> EvaluateAsync(TemplateContext context)
+        {
+            var value = await inner.EvaluateAsync(context);
+            if (value is StringValue && value.ToStringValue().Length > MaxAssignedChars)
+            {
+                throw new InvalidOperationException($"an assigned string exceeded {MaxAssignedChars} characters.");
+            }
+
+            if (context.AmbientValues.TryGetValue(DeadlineKey, out var budget) && budget is BoundedWriter writer)
+            {
+                writer.CheckTime();
+            }
+
+            return value;
+        }
     }
 
     private sealed class BoundedRangeExpression(RangeExpression inner) : Expression
@@ -241,7 +309,7 @@ public static class PromptTemplates
         {
             var from = (await inner.From.EvaluateAsync(context)).ToNumberValue();
             var to = (await inner.To.EvaluateAsync(context)).ToNumberValue();
-            if (Math.Abs(to - from) >= MaxRangeLength)
+            if (Math.Abs(from) > int.MaxValue || Math.Abs(to) > int.MaxValue || Math.Abs(to - from) >= MaxRangeLength)
             {
                 throw new InvalidOperationException($"a range may hold at most {MaxRangeLength} numbers.");
             }
@@ -253,9 +321,17 @@ public static class PromptTemplates
     private static PlatformException Invalid(string message, string field) => new(ErrorKind.Invalid, message, field, "invalid_prompt");
 
     /// <summary>Collects one message's output and refuses to grow past the limit.</summary>
-    private sealed class BoundedWriter(int limit) : TextWriter
+    private sealed class BoundedWriter(int limit, long startedAt) : TextWriter
     {
         private readonly StringBuilder _builder = new();
+
+        public void CheckTime()
+        {
+            if (Stopwatch.GetElapsedTime(startedAt) > MaxRenderTime)
+            {
+                throw new InvalidOperationException($"the render took longer than {MaxRenderTime.TotalMilliseconds:F0} ms.");
+            }
+        }
 
         public override Encoding Encoding => Encoding.UTF8;
 
@@ -314,6 +390,7 @@ public static class PromptTemplates
 
         private void Check(int more)
         {
+            CheckTime();
             if (_builder.Length + more > limit)
             {
                 throw Invalid($"A rendered message exceeded {limit} characters.", "variables");

@@ -84,13 +84,42 @@ public sealed class PromptTemplatesTests
         Assert.Matches(@"\(\d+:\d+\)", error.Message);
     }
 
-    [Fact]
-    public void Sandbox_IncludeOfAFile_IsRefused()
+    [Theory]
+    [InlineData("{% include '/etc/passwd' %}", "include")]
+    [InlineData("{% render 'x' %}", "render")]
+    [InlineData("{% capture big %}x{% endcapture %}", "capture")]
+    public void Sandbox_FileAndBufferTags_AreRefusedAtCreation(string template, string tag)
     {
-        var content = Content("{% include '/etc/passwd' %}");
+        var error = Assert.Throws<PlatformException>(() => PromptTemplates.Validate(Content(template)));
+        Assert.Contains(tag, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sandbox_SelfAppendingAssignLoop_FailsCleanly()
+    {
+        var content = Content("{% assign s = 'aaaa' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}");
         PromptTemplates.Validate(content);
 
-        Assert.ThrowsAny<Exception>(() => PromptTemplates.Render(PromptTemplates.Compile(Version(content)), null));
+        var error = Assert.Throws<PlatformException>(() => PromptTemplates.Render(PromptTemplates.Compile(Version(content)), null));
+        Assert.Contains("exceeded", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{{ 1 | divided_by: 0 }}")]
+    [InlineData("{% for i in (5000000000..5000000001) %}x{% endfor %}")]
+    public void RuntimeErrorsOfATemplate_AreA400NotACrash(string template)
+    {
+        var content = Content(template);
+        PromptTemplates.Validate(content);
+
+        Assert.Throws<PlatformException>(() => PromptTemplates.Render(PromptTemplates.Compile(Version(content)), null));
+    }
+
+    [Fact]
+    public void HugeNumberVariable_IsRefused()
+    {
+        var error = Assert.Throws<PlatformException>(() => RenderOne("{{ n }}", "{\"n\":1e300}", new PromptVariable("n", "number", true)));
+        Assert.Equal(ErrorKind.Invalid, error.Kind);
     }
 
     [Fact]
