@@ -24,9 +24,9 @@ public interface IPromptGrain : IGrainWithStringKey
     [Alias("MoveLabelAsync")]
     Task<LabelMove> MoveLabelAsync(string label, int toVersion, int? expectedFrom, bool expectNew, Actor actor);
 
-    /// <summary>Moves a label back to the version it pointed at before its last move.</summary>
+    /// <summary>Moves a label back to the version it pointed at before its last move; <paramref name="expectedCurrent"/> (when given) must be its target now, else 409.</summary>
     [Alias("RollbackLabelAsync")]
-    Task<LabelMove> RollbackLabelAsync(string label, Actor actor);
+    Task<LabelMove> RollbackLabelAsync(string label, int? expectedCurrent, Actor actor);
 }
 
 /// <summary>One immutable version. Key: <c>{tenant}/{prompt}/{version}</c>.</summary>

@@ -10,6 +10,9 @@ namespace Platform.Notifications;
 public sealed partial class NotificationGrain(WebhookSender sender, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
 {
     public const int MaxAttempts = 6;
+
+    /// <summary>Queued notifications per tenant; beyond this the oldest are dropped (and logged).</summary>
+    public const int MaxQueued = 1000;
     private readonly Queue<Notification> _queue = new();
     private Task _pump = Task.CompletedTask;
 
@@ -18,6 +21,12 @@ public sealed partial class NotificationGrain(WebhookSender sender, ILogger<Noti
     public Task NotifyAsync(Notification notification)
     {
         _queue.Enqueue(notification);
+        while (_queue.Count > MaxQueued)
+        {
+            var dropped = _queue.Dequeue();
+            LogDropped(logger, dropped.TenantId, dropped.Event);
+        }
+
         if (_pump.IsCompleted)
         {
             _pump = PumpAsync();
@@ -30,7 +39,18 @@ public sealed partial class NotificationGrain(WebhookSender sender, ILogger<Noti
     {
         while (_queue.TryPeek(out var next))
         {
-            var tenant = await GrainFactory.GetGrain<ITenantGrain>(this.GetPrimaryKeyString()).GetAsync();
+            TenantInfo? tenant;
+            try
+            {
+                tenant = await GrainFactory.GetGrain<ITenantGrain>(this.GetPrimaryKeyString()).GetAsync();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The tenant could not be read now: try again shortly rather than stall the queue.
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                continue;
+            }
+
             if (tenant?.Settings is { WebhookUrl: { Length: > 0 } url, WebhookSecret: { Length: > 0 } secret })
             {
                 for (var attempt = 1; attempt <= MaxAttempts; attempt++)
@@ -54,6 +74,9 @@ public sealed partial class NotificationGrain(WebhookSender sender, ILogger<Noti
             _queue.Dequeue();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook of tenant {Tenant}: queue full, {Event} dropped.")]
+    private static partial void LogDropped(ILogger logger, string tenant, string @event);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook of tenant {Tenant}: {Event} not delivered after {Attempts} attempts.")]
     private static partial void LogGaveUp(ILogger logger, string tenant, string @event, int attempts);

@@ -33,6 +33,7 @@ public static class PromptFiles
         Model model;
         try
         {
+            RejectAliases(path, yaml);
             model = Yaml.Deserialize<Model>(yaml) ?? throw Invalid(path, "the file is empty");
         }
         catch (YamlException ex)
@@ -78,8 +79,33 @@ public static class PromptFiles
         return new PromptFile(path, name, model.Message ?? $"from {path}", content);
     }
 
+    /// <summary>Aliases can expand exponentially ("billion laughs"); prompt files have no use for them.</summary>
+    private static void RejectAliases(string path, string yaml)
+    {
+        var parser = new YamlDotNet.Core.Parser(new StringReader(yaml));
+        while (parser.MoveNext())
+        {
+            if (parser.Current is YamlDotNet.Core.Events.AnchorAlias alias)
+            {
+                throw Invalid(path, $"line {alias.Start.Line}: YAML aliases are not allowed in prompt files");
+            }
+        }
+    }
+
     /// <summary>YAML scalars arrive as strings; the declared type says what JSON they stand for.</summary>
     private static string? DefaultJson(string path, VariableModel v)
+    {
+        try
+        {
+            return DefaultJsonCore(path, v);
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException or NotSupportedException)
+        {
+            throw Invalid(path, $"the default of variable '{v.Name}' cannot be used: {ex.Message}");
+        }
+    }
+
+    private static string? DefaultJsonCore(string path, VariableModel v)
     {
         if (v.Default is null)
         {
@@ -95,7 +121,7 @@ public static class PromptFiles
         return v.Type switch
         {
             "integer" when long.TryParse(text, System.Globalization.NumberStyles.Integer, culture, out var i) => JsonSerializer.Serialize(i),
-            "number" when double.TryParse(text, System.Globalization.NumberStyles.Float, culture, out var d) => JsonSerializer.Serialize(d),
+            "number" when double.TryParse(text, System.Globalization.NumberStyles.Float, culture, out var d) && double.IsFinite(d) => JsonSerializer.Serialize(d),
             "boolean" when bool.TryParse(text, out var b) => JsonSerializer.Serialize(b),
             "string" or null => JsonSerializer.Serialize(text),
             _ => throw Invalid(path, $"the default of variable '{v.Name}' is not a {v.Type}"),

@@ -61,6 +61,12 @@ public sealed class PromptGrain(
         }
 
         var number = state.State.Versions.Count + 1;
+        if (number == 1)
+        {
+            // Idempotent, and before any write, so a prompt can never exist unlisted.
+            await GrainFactory.GetGrain<IPromptIndexGrain>(tenant).AddAsync(prompt);
+        }
+
         var version = new PromptVersion(tenant, prompt, number, content, commitMessage ?? "", actor.KeyId, time.GetUtcNow(), hash);
 
         // The immutable content first: if the list write below fails, the orphan version is never listed
@@ -75,11 +81,6 @@ public sealed class PromptGrain(
         {
             state.State.Versions.RemoveAt(state.State.Versions.Count - 1);
             throw;
-        }
-
-        if (number == 1)
-        {
-            await GrainFactory.GetGrain<IPromptIndexGrain>(tenant).AddAsync(prompt);
         }
 
         await AuditAsync(actor, "prompt.version.create", $"prompt/{prompt}@{number}", null, $"hash={hash}; message={version.CommitMessage}");
@@ -134,12 +135,17 @@ public sealed class PromptGrain(
         return await ApplyMoveAsync(new LabelMove(label, current, toVersion, actor.KeyId, time.GetUtcNow(), Rollback: false), actor);
     }
 
-    public async Task<LabelMove> RollbackLabelAsync(string label, Actor actor)
+    public async Task<LabelMove> RollbackLabelAsync(string label, int? expectedCurrent, Actor actor)
     {
         RequireMayMove(label, actor);
         if (!state.State.Labels.TryGetValue(label, out var current))
         {
             throw PlatformException.NotFound($"Label '{label}' of prompt '{Key.Prompt}'");
+        }
+
+        if (expectedCurrent is { } expected && expected != current)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"Label '{label}' points at version {current}, not {expected}; it was moved by someone else.", "expectedCurrent");
         }
 
         var last = state.State.LabelHistory.LastOrDefault(m => m.Label == label);
@@ -184,7 +190,7 @@ public sealed class PromptGrain(
         return move;
     }
 
-    private static void RequireMayMove(string label, Actor actor)
+    public static void RequireMayMove(string label, Actor actor)
     {
         if (!PromptLabels.IsValid(label))
         {
@@ -219,8 +225,17 @@ public sealed class PromptVersionGrain(
             // An orphan left by a failed list write: nothing references it, so the number is reused.
         }
 
+        var previous = state.State.Version;
         state.State.Version = version;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Version = previous;
+            throw;
+        }
     }
 
     public Task<PromptVersion?> GetAsync() => Task.FromResult(state.State.Version);

@@ -88,10 +88,11 @@ public static class PromptsApi
         return TypedResults.Ok(move);
     }
 
-    public static async Task<Ok<LabelMove>> RollbackLabel(string name, string label, HttpContext context, IGrainFactory grains)
+    public static async Task<Ok<LabelMove>> RollbackLabel(string name, string label, HttpContext context, IGrainFactory grains, RollbackLabelRequest? request = null)
     {
         var tenant = context.GetCaller().TenantId;
-        return TypedResults.Ok(await grains.GetGrain<IPromptGrain>(PromptNames.Key(tenant, await ValidNameAsync(name))).RollbackLabelAsync(label, context.GetActor()));
+        return TypedResults.Ok(await grains.GetGrain<IPromptGrain>(PromptNames.Key(tenant, await ValidNameAsync(name)))
+            .RollbackLabelAsync(label, request?.ExpectedCurrent, context.GetActor()));
     }
 
     public static async Task<Ok<RenderResponse>> Render(string name, RenderRequest request, HttpContext context, PromptService prompts)
@@ -111,15 +112,21 @@ public static class PromptsApi
 
     public static async Task<Ok<PlanResponse>> Apply(PromptFilesRequest request, HttpContext context, PromptService prompts)
     {
+        if (request.Label is { } label)
+        {
+            // Before anything is created: a refused label must not leave half an apply behind.
+            PromptGrain.RequireMayMove(label, context.GetActor());
+        }
+
         var (applied, moves) = await prompts.ApplyAsync(context.GetCaller().TenantId, ParseFiles(request), request.Label, context.GetActor());
         return TypedResults.Ok(new PlanResponse(applied, moves));
     }
 
     private static List<PromptFile> ParseFiles(PromptFilesRequest request)
     {
-        if (request.Files is not { Count: > 0 and <= 500 })
+        if (request.Files is not { Count: > 0 and <= 500 } || request.Files.Any(f => f?.Path is null || f.Content is null))
         {
-            throw new PlatformException(ErrorKind.Invalid, "files must hold 1 to 500 files.", "files");
+            throw new PlatformException(ErrorKind.Invalid, "files must hold 1 to 500 files, each with a path and content.", "files");
         }
 
         var files = request.Files.Select(f => PromptFiles.Parse(f.Path, f.Content)).ToList();
@@ -150,7 +157,22 @@ public sealed record CreatePromptVersionRequest
     /// <summary>The commit message.</summary>
     public string? Message { get; init; }
 
-    public PromptContent ToContent() => new(
+    public PromptContent ToContent()
+    {
+        if (Messages is null || Messages.Any(m => m?.Role is null || m.Template is null))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "messages must be a list of {role, template}.", "messages");
+        }
+
+        if (Variables is not null && Variables.Any(v => v?.Name is null || v.Type is null))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "variables must be a list of {name, type}.", "variables");
+        }
+
+        return Map();
+    }
+
+    private PromptContent Map() => new(
         [.. Messages.Select(m => new PromptMessage(m.Role, m.Template))],
         [.. (Variables ?? []).Select(v => new PromptVariable(v.Name, v.Type, v.Required, v.Default?.GetRawText(), v.Description))],
         new PromptParameters(Parameters?.Model, Parameters?.Temperature, Parameters?.MaxTokens, Parameters?.ResponseFormat, Parameters?.Tools?.GetRawText()));
@@ -212,6 +234,12 @@ public sealed record RenderRequest
 public sealed record RenderedMessageResponse(string Role, string Content);
 
 public sealed record RenderResponse(string Prompt, int Version, IReadOnlyList<RenderedMessageResponse> Messages);
+
+public sealed record RollbackLabelRequest
+{
+    /// <summary>The version the label must point at now, or 409.</summary>
+    public int? ExpectedCurrent { get; init; }
+}
 
 public sealed record PromptFilesRequest
 {

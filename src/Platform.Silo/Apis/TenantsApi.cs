@@ -69,10 +69,21 @@ public static class TenantsApi
     public static async Task<Ok<TenantResponse>> UpdateTenant(string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains)
     {
         var current = await RequireTenantAsync(grains, tenant);
-        if (request.WebhookUrl is { Length: > 0 } url
-            && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        if (request.WebhookUrl is { Length: > 0 } url)
         {
-            throw new PlatformException(ErrorKind.Invalid, "webhookUrl must be an absolute http(s) URL.", "webhookUrl");
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new PlatformException(ErrorKind.Invalid, "webhookUrl must be an absolute http(s) URL.", "webhookUrl");
+            }
+
+            var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.PlatformOptions>>().Value;
+            if (!options.Webhooks.AllowPrivateNetworks && IsPrivate(uri))
+            {
+                throw new PlatformException(
+                    ErrorKind.Invalid,
+                    "webhookUrl points at a loopback, private or link-local address (allow with Platform:Webhooks:AllowPrivateNetworks).",
+                    "webhookUrl");
+            }
         }
 
         if (request.WebhookSecret is { } secret && secret.Length is < 16 or > 256)
@@ -163,6 +174,30 @@ public static class TenantsApi
     }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    /// <summary>Literal addresses and localhost only; a public name that resolves inward is not caught here.</summary>
+    private static bool IsPrivate(Uri uri)
+    {
+        if (uri.IsLoopback || uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (!System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip))
+        {
+            return false;
+        }
+
+        if (ip.IsIPv4MappedToIPv6)
+        {
+            ip = ip.MapToIPv4();
+        }
+
+        var b = ip.GetAddressBytes();
+        return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal || System.Net.IPAddress.IsLoopback(ip)
+            : b[0] == 10 || b[0] == 127 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
+    }
 
     private static async Task<TenantInfo> RequireTenantAsync(IGrainFactory grains, string tenant) =>
         (TenantIds.IsValid(tenant) ? await grains.GetGrain<ITenantGrain>(tenant).GetAsync() : null)

@@ -44,7 +44,8 @@ public static class ClusterProfileExtensions
     public static IServiceCollection AddPlatformGrainServices(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => new Platform.Notifications.WebhookSender(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
+        services.TryAddSingleton(_ => new Platform.Notifications.WebhookSender(
+            new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) }));
         return services;
     }
 

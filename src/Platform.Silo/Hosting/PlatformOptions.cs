@@ -28,6 +28,8 @@ public sealed class PlatformOptions
 
     public BootstrapOptions Bootstrap { get; set; } = new();
 
+    public WebhookOptions Webhooks { get; set; } = new();
+
     /// <summary><c>Platform:Models</c>: the model catalog (routes clients name in <c>model</c>).</summary>
     public List<Platform.Gateway.ModelRoute> Models { get; set; } = [];
 
@@ -90,4 +92,10 @@ public sealed class BootstrapOptions
 
     /// <summary><c>Platform:Bootstrap:CreateDemoTenant</c>: create the <c>demo</c> tenant on first start. Default: true on the embedded profile only.</summary>
     public bool? CreateDemoTenant { get; set; }
+}
+
+public sealed class WebhookOptions
+{
+    /// <summary><c>Platform:Webhooks:AllowPrivateNetworks</c>: let tenants point webhooks at loopback, private or link-local addresses. Default false.</summary>
+    public bool AllowPrivateNetworks { get; set; }
 }

@@ -109,9 +109,12 @@ public sealed class PromptService(IGrainFactory grains)
             if (label is not null && latest is { } target)
             {
                 var summary = await grain.GetAsync();
-                if (summary is null || !summary.Labels.TryGetValue(label, out var current) || current != target)
+                var exists = summary is not null && summary.Labels.ContainsKey(label);
+                var current = exists ? summary!.Labels[label] : (int?)null;
+                if (current != target)
                 {
-                    moves.Add(await grain.MoveLabelAsync(label, target, expectedFrom: null, expectNew: false, actor));
+                    // Compare-and-set against what was just read: a concurrent move makes this apply fail (409).
+                    moves.Add(await grain.MoveLabelAsync(label, target, expectedFrom: current, expectNew: !exists, actor));
                 }
             }
         }

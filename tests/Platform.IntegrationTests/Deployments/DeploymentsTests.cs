@@ -24,6 +24,7 @@ public sealed class DeploymentsFixture : IAsyncLifetime
             Host.Settings[at + "Simulated:LatencyMilliseconds"] = latency;
         }
 
+        Host.Settings["Platform:Webhooks:AllowPrivateNetworks"] = "true";
         Route(0, "sim-flaky", errorRate: "0.3");
         Route(1, "sim-slow", latency: "60");
         Route(2, "sim-twin");

@@ -158,6 +158,23 @@ public sealed class ManagementApiTests(PlatformFactory factory)
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/me")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:9/hook")]
+    [InlineData("http://localhost/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://10.1.2.3/hook")]
+    [InlineData("http://[::1]/hook")]
+    public async Task WebhookToAPrivateAddress_IsRefusedByDefault(string url)
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var admin = factory.Admin();
+
+        using var response = await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { webhookUrl = url, webhookSecret = "0123456789abcdef0123" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("webhookUrl", (await JsonAsync(response)).GetProperty("field").GetString());
+    }
+
     [Fact]
     public async Task OversizedBody_Is413_OnApiAsProblem_OnV1AsOpenAiError()
     {
