@@ -36,7 +36,7 @@ public sealed class PromptFilesAndDiffTests
     }
 
     [Theory]
-    [InlineData("messages:\n  - role: user\n    template: [oops\n", "line 3")]
+    [InlineData("messages:\n  - role: user\n    template: [oops\n", "line 4")]
     [InlineData("messages:\n  - role: user\n    template: hi\ncolour: red\n", "line 4")]
     [InlineData("messages: []\n", "at least one message")]
     [InlineData("messages:\n  - role: user\n    template: \"{% if x %}\"\n", "syntax error")]
