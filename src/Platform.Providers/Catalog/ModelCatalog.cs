@@ -47,11 +47,6 @@ public sealed class ModelCatalog : IDisposable
 {
     private readonly FrozenDictionary<string, ResolvedRoute> _routes;
 
-    public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices)
-        : this(routes, prices, CreateClients)
-    {
-    }
-
     /// <summary>Builds a catalog whose chat clients come from <paramref name="clients"/> (which may reuse them across catalogs).</summary>
     public ModelCatalog(IEnumerable<ModelRoute> routes, PriceTable prices, Func<ModelRoute, RouteClients> clients)
     {

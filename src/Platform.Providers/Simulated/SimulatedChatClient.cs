@@ -92,14 +92,10 @@ public sealed class SimulatedChatClient(string modelId, SimulatedModelOptions mo
 
     private static int StableHash(IReadOnlyList<ChatMessage> messages, int seed, long requestSeed)
     {
-        // FNV-1a over roles and texts.
-        var hash = 2166136261u ^ (uint)seed ^ (uint)requestSeed;
+        var hash = Fnv1a.Offset ^ (uint)seed ^ (uint)requestSeed;
         foreach (var message in messages)
         {
-            foreach (var c in message.Role.Value + "\u0001" + message.Text + "\u0002")
-            {
-                hash = (hash ^ c) * 16777619u;
-            }
+            hash = Fnv1a.Append(Fnv1a.Append(Fnv1a.Append(Fnv1a.Append(hash, message.Role.Value), '\u0001'), message.Text), '\u0002');
         }
 
         return (int)(hash & 0x7fffffff);

@@ -36,11 +36,7 @@ public sealed class SimulatedEmbeddingGenerator(string modelId, SimulatedModelOp
 
     private float[] Vector(string text, int dimensions)
     {
-        var hash = 2166136261u ^ (uint)model.Seed;
-        foreach (var c in text)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
+        var hash = Fnv1a.Append(Fnv1a.Offset ^ (uint)model.Seed, text);
 
         var random = new Random((int)(hash & 0x7fffffff));
         var vector = new float[dimensions];

@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Platform.Silo.Auth;
+using Platform.Silo.Hosting;
 using Platform.Tenants;
 
 namespace Platform.Silo.Apis;
@@ -66,7 +68,8 @@ public static class TenantsApi
     public static async Task<Ok<TenantResponse>> GetTenant(string tenant, IGrainFactory grains) =>
         TypedResults.Ok(TenantResponse.From(await RequireTenantAsync(grains, tenant)));
 
-    public static async Task<Ok<TenantResponse>> UpdateTenant(string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains)
+    public static async Task<Ok<TenantResponse>> UpdateTenant(
+        string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator, IOptions<PlatformOptions> options)
     {
         var current = await RequireTenantAsync(grains, tenant);
         if (request.WebhookUrl is { Length: > 0 } url)
@@ -76,8 +79,7 @@ public static class TenantsApi
                 throw new PlatformException(ErrorKind.Invalid, "webhookUrl must be an absolute http(s) URL.", "webhookUrl");
             }
 
-            var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.PlatformOptions>>().Value;
-            if (!options.Webhooks.AllowPrivateNetworks && IsPrivate(uri))
+            if (!options.Value.Webhooks.AllowPrivateNetworks && IsPrivate(uri))
             {
                 throw new PlatformException(
                     ErrorKind.Invalid,
@@ -101,7 +103,7 @@ public static class TenantsApi
             throw new PlatformException(ErrorKind.Invalid, "A webhook needs a webhookSecret to sign its deliveries.", "webhookSecret");
         }
         var updated = await grains.GetGrain<ITenantGrain>(tenant).UpdateAsync(settings, context.GetActor());
-        context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().InvalidateTenant(tenant);
+        authenticator.InvalidateTenant(tenant);
         return TypedResults.Ok(TenantResponse.From(updated));
     }
 

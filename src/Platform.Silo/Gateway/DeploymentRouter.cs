@@ -49,7 +49,7 @@ public sealed partial class DeploymentRouter(IGrainFactory grains, IClusterClien
             return Arms.Canary;
         }
 
-        var bucket = user is { Length: > 0 } ? (int)(Fnv(deployment.Name, user) % 100) : Random.Shared.Next(100);
+        var bucket = user is { Length: > 0 } ? (int)(Fnv1a.Append(Fnv1a.Append(Fnv1a.Append(Fnv1a.Offset, deployment.Name), '\0'), user) % 100) : Random.Shared.Next(100);
         return bucket < deployment.CanaryWeight ? Arms.Canary : Arms.Stable;
     }
 
@@ -70,23 +70,6 @@ public sealed partial class DeploymentRouter(IGrainFactory grains, IClusterClien
         {
             LogPublishFailed(logger, inference.Deployment, ex.GetType().Name);
         }
-    }
-
-    private static uint Fnv(string deployment, string user)
-    {
-        var hash = 2166136261u;
-        foreach (var c in deployment)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        hash = (hash ^ 0) * 16777619u;
-        foreach (var c in user)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        return hash;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Inference event of deployment {Deployment} not published: {Reason}")]
