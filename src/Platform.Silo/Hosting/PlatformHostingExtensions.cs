@@ -34,6 +34,7 @@ public static class PlatformHostingExtensions
         {
             silo.AddPlatformCluster(options);
             silo.AddDashboard();
+            DashboardAssets.ReplaceEagerProvider(silo.Services);
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
@@ -56,6 +57,11 @@ public static class PlatformHostingExtensions
         app.MapPlatformHealthChecks();
         app.MapOpenApi();
         app.MapScalarApiReference("/api-reference");
+        foreach (var asset in app.MapDashboardAssets("/dashboard"))
+        {
+            asset.RequireAuthorization(AuthExtensions.AdminPolicy);
+        }
+
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
         app.MapTenantsApi();
         app.MapModelsApi();
