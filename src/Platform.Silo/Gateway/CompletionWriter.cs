@@ -193,7 +193,7 @@ public static class CompletionWriter
             json.WriteString("type", "function");
             json.WriteStartObject("function");
             json.WriteString("name", calls[i].Name);
-            json.WriteString("arguments", calls[i].Arguments is null ? "{}" : JsonSerializer.Serialize(calls[i].Arguments));
+            json.WriteString("arguments", Platform.Providers.OpenAi.OpenAiWire.ArgumentsJson(calls[i]));
             json.WriteEndObject();
             json.WriteEndObject();
         }

@@ -1,0 +1,531 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace Platform.Providers.OpenAi;
+
+/// <summary>
+/// The OpenAI chat-completions wire format, written and read directly with <see cref="Utf8JsonWriter"/> and
+/// <see cref="JsonDocument"/>: Microsoft.Extensions.AI messages and options in, a request body out; a response
+/// or stream chunk in, Microsoft.Extensions.AI results out. No intermediate SDK object model.
+/// </summary>
+public static class OpenAiWire
+{
+    /// <summary>The raw JSON of a tool call's arguments, kept as the provider sent them (also when they are not valid JSON).</summary>
+    public const string RawArgumentsProperty = "platform.raw_arguments";
+
+    /// <summary>Writes a chat-completions request body.</summary>
+    public static void WriteRequest(IBufferWriter<byte> buffer, string model, IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
+    {
+        using var json = new Utf8JsonWriter(buffer);
+        json.WriteStartObject();
+        json.WriteString("model", model);
+        json.WriteStartArray("messages");
+        foreach (var message in messages)
+        {
+            WriteMessage(json, message);
+        }
+
+        json.WriteEndArray();
+        if (options is not null)
+        {
+            WriteOptions(json, options);
+        }
+
+        if (stream)
+        {
+            json.WriteBoolean("stream", true);
+            json.WriteStartObject("stream_options");
+            json.WriteBoolean("include_usage", true);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteMessage(Utf8JsonWriter json, ChatMessage message)
+    {
+        var role = message.Role == ChatRole.System ? "system"
+            : message.Role == ChatRole.Assistant ? "assistant"
+            : message.Role == ChatRole.Tool ? "tool"
+            : "user";
+        if (role == "tool")
+        {
+            // One wire message per tool result.
+            foreach (var result in message.Contents.OfType<FunctionResultContent>())
+            {
+                json.WriteStartObject();
+                json.WriteString("role", "tool");
+                json.WriteString("tool_call_id", result.CallId);
+                json.WriteString("content", ResultText(result.Result));
+                json.WriteEndObject();
+            }
+
+            return;
+        }
+
+        json.WriteStartObject();
+        json.WriteString("role", role);
+        if (message.AuthorName is { Length: > 0 } name)
+        {
+            json.WriteString("name", name);
+        }
+
+        var calls = 0;
+        var parts = 0;
+        var onlyText = true;
+        foreach (var content in message.Contents)
+        {
+            switch (content)
+            {
+                case FunctionCallContent:
+                    calls++;
+                    break;
+                case TextContent:
+                    parts++;
+                    break;
+                case DataContent or UriContent:
+                    parts++;
+                    onlyText = false;
+                    break;
+            }
+        }
+
+        if (parts == 0)
+        {
+            if (calls > 0)
+            {
+                json.WriteNull("content");
+            }
+            else
+            {
+                json.WriteString("content", "");
+            }
+        }
+        else if (onlyText)
+        {
+            json.WritePropertyName("content");
+            WriteConcatenatedText(json, message.Contents);
+        }
+        else
+        {
+            json.WriteStartArray("content");
+            foreach (var content in message.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent text:
+                        json.WriteStartObject();
+                        json.WriteString("type", "text");
+                        json.WriteString("text", text.Text);
+                        json.WriteEndObject();
+                        break;
+                    case DataContent data:
+                        WriteImagePart(json, data.Uri);
+                        break;
+                    case UriContent uri:
+                        WriteImagePart(json, uri.Uri.OriginalString);
+                        break;
+                }
+            }
+
+            json.WriteEndArray();
+        }
+
+        if (calls > 0)
+        {
+            json.WriteStartArray("tool_calls");
+            foreach (var call in message.Contents.OfType<FunctionCallContent>())
+            {
+                json.WriteStartObject();
+                json.WriteString("id", call.CallId);
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", call.Name);
+                json.WriteString("arguments", ArgumentsJson(call));
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteConcatenatedText(Utf8JsonWriter json, IList<AIContent> contents)
+    {
+        TextContent? single = null;
+        var count = 0;
+        foreach (var content in contents)
+        {
+            if (content is TextContent text)
+            {
+                single = text;
+                count++;
+            }
+        }
+
+        if (count == 1)
+        {
+            json.WriteStringValue(single!.Text);
+            return;
+        }
+
+        var builder = new StringBuilder();
+        foreach (var content in contents)
+        {
+            if (content is TextContent text)
+            {
+                builder.Append(text.Text);
+            }
+        }
+
+        json.WriteStringValue(builder.ToString());
+    }
+
+    private static void WriteImagePart(Utf8JsonWriter json, string url)
+    {
+        json.WriteStartObject();
+        json.WriteString("type", "image_url");
+        json.WriteStartObject("image_url");
+        json.WriteString("url", url);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    private static void WriteOptions(Utf8JsonWriter json, ChatOptions options)
+    {
+        if (options.Temperature is { } temperature)
+        {
+            json.WriteNumber("temperature", temperature);
+        }
+
+        if (options.TopP is { } topP)
+        {
+            json.WriteNumber("top_p", topP);
+        }
+
+        if (options.FrequencyPenalty is { } frequency)
+        {
+            json.WriteNumber("frequency_penalty", frequency);
+        }
+
+        if (options.PresencePenalty is { } presence)
+        {
+            json.WriteNumber("presence_penalty", presence);
+        }
+
+        if (options.MaxOutputTokens is { } max)
+        {
+            json.WriteNumber("max_completion_tokens", max);
+        }
+
+        if (options.Seed is { } seed)
+        {
+            json.WriteNumber("seed", seed);
+        }
+
+        if (options.StopSequences is { Count: > 0 } stop)
+        {
+            json.WriteStartArray("stop");
+            foreach (var s in stop)
+            {
+                json.WriteStringValue(s);
+            }
+
+            json.WriteEndArray();
+        }
+
+        switch (options.ResponseFormat)
+        {
+            case ChatResponseFormatText:
+                json.WriteStartObject("response_format");
+                json.WriteString("type", "text");
+                json.WriteEndObject();
+                break;
+            case ChatResponseFormatJson { Schema: { } schema } format:
+                json.WriteStartObject("response_format");
+                json.WriteString("type", "json_schema");
+                json.WriteStartObject("json_schema");
+                json.WriteString("name", format.SchemaName ?? "response");
+                if (format.SchemaDescription is { } description)
+                {
+                    json.WriteString("description", description);
+                }
+
+                json.WritePropertyName("schema");
+                schema.WriteTo(json);
+                json.WriteEndObject();
+                json.WriteEndObject();
+                break;
+            case ChatResponseFormatJson:
+                json.WriteStartObject("response_format");
+                json.WriteString("type", "json_object");
+                json.WriteEndObject();
+                break;
+        }
+
+        if (options.Tools is { Count: > 0 } tools)
+        {
+            json.WriteStartArray("tools");
+            foreach (var tool in tools.OfType<AIFunctionDeclaration>())
+            {
+                json.WriteStartObject();
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", tool.Name);
+                if (!string.IsNullOrEmpty(tool.Description))
+                {
+                    json.WriteString("description", tool.Description);
+                }
+
+                json.WritePropertyName("parameters");
+                tool.JsonSchema.WriteTo(json);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        switch (options.ToolMode)
+        {
+            case NoneChatToolMode:
+                json.WriteString("tool_choice", "none");
+                break;
+            case AutoChatToolMode:
+                json.WriteString("tool_choice", "auto");
+                break;
+            case RequiredChatToolMode { RequiredFunctionName: { } function }:
+                json.WriteStartObject("tool_choice");
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", function);
+                json.WriteEndObject();
+                json.WriteEndObject();
+                break;
+            case RequiredChatToolMode:
+                json.WriteString("tool_choice", "required");
+                break;
+        }
+    }
+
+    /// <summary>Reads a non-streaming chat completion.</summary>
+    public static ChatResponse ReadResponse(ReadOnlyMemory<byte> body)
+    {
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object
+            || !root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
+        {
+            throw new InvalidDataException("The provider's answer has no choices.");
+        }
+
+        var choice = choices[0];
+        var contents = new List<AIContent>();
+        if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+        {
+            if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString() is { Length: > 0 } text)
+            {
+                contents.Add(new TextContent(text));
+            }
+
+            if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in calls.EnumerateArray())
+                {
+                    var function = call.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object ? f : default;
+                    contents.Add(FunctionCall(
+                        String(call, "id") ?? "",
+                        function.ValueKind == JsonValueKind.Object ? String(function, "name") ?? "" : "",
+                        function.ValueKind == JsonValueKind.Object ? String(function, "arguments") : null));
+                }
+            }
+        }
+
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents))
+        {
+            ResponseId = String(root, "id"),
+            ModelId = String(root, "model"),
+            FinishReason = FinishReason(choice),
+            Usage = root.TryGetProperty("usage", out var usage) ? Usage(usage) : null,
+        };
+    }
+
+    /// <summary>
+    /// Accumulates a stream's chunks. Text is passed on as it arrives; tool calls arrive in fragments (an id and
+    /// a name, then pieces of the arguments) and are passed on whole, with the update that carries the finish reason.
+    /// </summary>
+    public sealed class StreamReader
+    {
+        private readonly SortedDictionary<int, (string? Id, string? Name, StringBuilder Arguments)> _calls = [];
+
+        /// <summary>Reads one <c>data:</c> payload; null when it carries nothing for the caller.</summary>
+        public ChatResponseUpdate? Read(ReadOnlySpan<byte> data)
+        {
+            var reader = new Utf8JsonReader(data);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidDataException("A stream chunk from the provider is not a JSON object.");
+            }
+
+            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            {
+                throw new InvalidDataException("The provider sent an error in the middle of the stream: " + (String(error, "message") ?? "no message"));
+            }
+
+            var contents = new List<AIContent>();
+            ChatFinishReason? finish = null;
+            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
+            {
+                var choice = choices[0];
+                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
+                {
+                    if (delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString() is { Length: > 0 } text)
+                    {
+                        contents.Add(new TextContent(text));
+                    }
+
+                    if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var call in calls.EnumerateArray())
+                        {
+                            Accumulate(call);
+                        }
+                    }
+                }
+
+                finish = FinishReason(choice);
+            }
+
+            if (finish is not null)
+            {
+                FlushCalls(contents);
+            }
+
+            if (root.TryGetProperty("usage", out var usage) && Usage(usage) is { } details)
+            {
+                contents.Add(new UsageContent(details));
+            }
+
+            return contents.Count == 0 && finish is null
+                ? null
+                : new ChatResponseUpdate(ChatRole.Assistant, contents) { ResponseId = String(root, "id"), ModelId = String(root, "model"), FinishReason = finish };
+        }
+
+        /// <summary>Tool calls still open when the stream ended without a finish reason.</summary>
+        public ChatResponseUpdate? Complete()
+        {
+            if (_calls.Count == 0)
+            {
+                return null;
+            }
+
+            var contents = new List<AIContent>();
+            FlushCalls(contents);
+            return new ChatResponseUpdate(ChatRole.Assistant, contents) { FinishReason = ChatFinishReason.ToolCalls };
+        }
+
+        private void Accumulate(JsonElement call)
+        {
+            var index = call.TryGetProperty("index", out var i) && i.TryGetInt32(out var n) ? n : _calls.Count;
+            var entry = _calls.TryGetValue(index, out var existing) ? existing : (null, null, new StringBuilder());
+            entry.Id ??= String(call, "id");
+            if (call.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+            {
+                entry.Name ??= String(function, "name");
+                entry.Arguments.Append(String(function, "arguments"));
+            }
+
+            _calls[index] = entry;
+        }
+
+        private void FlushCalls(List<AIContent> contents)
+        {
+            foreach (var (_, (id, name, arguments)) in _calls)
+            {
+                contents.Add(FunctionCall(id ?? "", name ?? "", arguments.ToString()));
+            }
+
+            _calls.Clear();
+        }
+    }
+
+    private static FunctionCallContent FunctionCall(string id, string name, string? arguments)
+    {
+        IDictionary<string, object?>? parsed = null;
+        Exception? error = null;
+        if (!string.IsNullOrWhiteSpace(arguments))
+        {
+            try
+            {
+                parsed = JsonSerializer.Deserialize<Dictionary<string, object?>>(arguments);
+            }
+            catch (JsonException ex)
+            {
+                error = ex;
+            }
+        }
+
+        return new FunctionCallContent(id, name, parsed)
+        {
+            Exception = error,
+            AdditionalProperties = new() { [RawArgumentsProperty] = string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments },
+        };
+    }
+
+    /// <summary>The JSON of a call's arguments: as the provider sent them when known, else serialized.</summary>
+    public static string ArgumentsJson(FunctionCallContent call) =>
+        call.AdditionalProperties?.TryGetValue(RawArgumentsProperty, out var raw) == true && raw is string text
+            ? text
+            : call.Arguments is null ? "{}" : JsonSerializer.Serialize(call.Arguments);
+
+    private static string ResultText(object? result) => result switch
+    {
+        null => "",
+        string text => text,
+        JsonElement element when element.ValueKind == JsonValueKind.String => element.GetString()!,
+        JsonElement element => element.GetRawText(),
+        _ => JsonSerializer.Serialize(result),
+    };
+
+    private static ChatFinishReason? FinishReason(JsonElement choice) =>
+        choice.TryGetProperty("finish_reason", out var reason) && reason.ValueKind == JsonValueKind.String
+            ? reason.GetString() switch
+            {
+                "stop" => ChatFinishReason.Stop,
+                "length" => ChatFinishReason.Length,
+                "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,
+                "content_filter" => ChatFinishReason.ContentFilter,
+                var other => new ChatFinishReason(other!),
+            }
+            : null;
+
+    private static UsageDetails? Usage(JsonElement usage)
+    {
+        if (usage.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        return new UsageDetails
+        {
+            InputTokenCount = Long(usage, "prompt_tokens"),
+            OutputTokenCount = Long(usage, "completion_tokens"),
+            TotalTokenCount = Long(usage, "total_tokens"),
+            CachedInputTokenCount = usage.TryGetProperty("prompt_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
+                ? Long(details, "cached_tokens")
+                : null,
+        };
+    }
+
+    private static long? Long(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;
+
+    private static string? String(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
