@@ -234,11 +234,96 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         var root = sent.RootElement;
         Assert.Equal(0.25, root.GetProperty("temperature").GetDouble(), 3);
         Assert.Equal(0.5, root.GetProperty("top_p").GetDouble(), 3);
+        Assert.Equal(77, root.GetProperty("max_completion_tokens").GetInt32());
         Assert.Equal("END", root.GetProperty("stop")[0].GetString());
         Assert.Equal("json_object", root.GetProperty("response_format").GetProperty("type").GetString());
         Assert.Equal("get_weather", root.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString());
         Assert.Equal("auto", root.GetProperty("tool_choice").GetString());
         Assert.Equal("system", root.GetProperty("messages")[0].GetProperty("role").GetString());
+    }
+
+    [Theory]
+    [InlineData("tools")]
+    [InlineData("azure-tools")]
+    public async Task ToolCalls_FromTheProvider_ReachTheSdkWithTheirArgumentsVerbatim(string model)
+    {
+        var chat = fixture.OpenAiClient(TestEnvironment.DemoKey).GetChatClient(model);
+        var options = new ChatCompletionOptions { Tools = { ChatTool.CreateFunctionTool("get_weather", "Weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}}}""")) } };
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Weather in Paris?")], options);
+
+        Assert.Equal(ChatFinishReason.ToolCalls, completion.FinishReason);
+        Assert.Equal(["call_weather", "call_time"], completion.ToolCalls.Select(c => c.Id));
+        Assert.Equal(FakeOpenAiServer.ToolArguments, completion.ToolCalls[0].FunctionArguments.ToString());
+        Assert.Equal("{}", completion.ToolCalls[1].FunctionArguments.ToString());
+        Assert.Equal(60, completion.Usage.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task StreamedToolCalls_ArriveWhole_WithTheFragmentsJoined()
+    {
+        var chat = fixture.OpenAiClient(TestEnvironment.DemoKey).GetChatClient("tools");
+        var ids = new Dictionary<int, string>();
+        var names = new Dictionary<int, string>();
+        var arguments = new Dictionary<int, StringBuilder>();
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("Weather in Paris?")], new ChatCompletionOptions()))
+        {
+            foreach (var call in update.ToolCallUpdates)
+            {
+                if (call.ToolCallId is { } id)
+                {
+                    ids[call.Index] = id;
+                }
+
+                if (call.FunctionName is { } name)
+                {
+                    names[call.Index] = name;
+                }
+
+                (arguments.TryGetValue(call.Index, out var text) ? text : arguments[call.Index] = new StringBuilder()).Append(call.FunctionArgumentsUpdate?.ToString());
+            }
+
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+        Assert.Equal("call_weather", ids[0]);
+        Assert.Equal("get_weather", names[0]);
+        Assert.Equal(FakeOpenAiServer.ToolArguments, arguments[0].ToString());
+        Assert.Equal("get_time", names[1]);
+        Assert.Equal(60, usage!.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task ToolResultsAndImages_AreSentUpstreamInTheOpenAiShape()
+    {
+        const string body = """
+            {"model":"params","messages":[
+              {"role":"user","name":"ann","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"cat\"}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"a cat"}],
+             "tool_choice":{"type":"function","function":{"name":"lookup"}},
+             "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}]}
+            """;
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(body));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var sent = JsonDocument.Parse(fixture.Upstream.LastBody["params"]);
+        var messages = sent.RootElement.GetProperty("messages");
+        Assert.Equal("ann", messages[0].GetProperty("name").GetString());
+        Assert.Equal("https://example.com/cat.png", messages[0].GetProperty("content")[1].GetProperty("image_url").GetProperty("url").GetString());
+        var call = messages[1].GetProperty("tool_calls")[0];
+        Assert.Equal("call_1", call.GetProperty("id").GetString());
+        Assert.Equal("cat", JsonDocument.Parse(call.GetProperty("function").GetProperty("arguments").GetString()!).RootElement.GetProperty("q").GetString());
+        Assert.Equal("tool", messages[2].GetProperty("role").GetString());
+        Assert.Equal("call_1", messages[2].GetProperty("tool_call_id").GetString());
+        Assert.Equal("a cat", messages[2].GetProperty("content").GetString());
+        Assert.Equal("lookup", sent.RootElement.GetProperty("tool_choice").GetProperty("function").GetProperty("name").GetString());
     }
 
     [Fact]

@@ -50,6 +50,8 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("garbage", "openai", "garbage", retries: 0);
         Route("cut", "openai", "cut", retries: 0);
         Route("azure", "azure-openai", "azure-deployment");
+        Route("tools", "openai", "tools");
+        Route("azure-tools", "azure-openai", "tools");
         Route("rejecting", "openai", "reject-400");
         Route("misconfigured", "openai", "unauthorized-401");
         Route("embed", "openai", "text-embedding-3-small", mode: "embedding", price: "0.02");

@@ -12,7 +12,8 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// An OpenAI-compatible server on loopback whose behaviour is chosen by the upstream model name, so the real
 /// OpenAI and Azure OpenAI SDKs (and their wire formats) run inside the gateway:
 /// <c>ok</c>, <c>no-usage</c> (streams without a usage chunk), <c>flaky-*</c> (429 first, then ok),
-/// <c>error-500</c>, <c>hang</c>, <c>garbage</c> (200 with a body that is not JSON), <c>cut-*</c> (stream breaks after two chunks).
+/// <c>error-500</c>, <c>hang</c>, <c>garbage</c> (200 with a body that is not JSON), <c>cut-*</c> (stream breaks after two chunks),
+/// <c>tools</c> (answers with two tool calls; streamed, their arguments arrive in fragments).
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncLifetime
 {
@@ -104,6 +105,12 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
                 return;
         }
 
+        if (model == "tools")
+        {
+            await ToolCallsAsync(context, stream);
+            return;
+        }
+
         if (!stream)
         {
             context.Response.ContentType = "application/json";
@@ -151,5 +158,53 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    /// <summary>The exact argument text of the first tool call <c>tools</c> answers with (spacing and number format included).</summary>
+    public const string ToolArguments = "{\"city\": \"Paris\", \"days\": 2.50}";
+
+    private static async Task ToolCallsAsync(HttpContext context, bool stream)
+    {
+        var arguments = JsonSerializer.Serialize(ToolArguments);
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$$"""
+                {"id":"chatcmpl-tools","object":"chat.completion","created":1700000000,"model":"tools",
+                 "choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+                   {"id":"call_weather","type":"function","function":{"name":"get_weather","arguments":{{{arguments}}}}},
+                   {"id":"call_time","type":"function","function":{"name":"get_time","arguments":"{}"}}]},"finish_reason":"tool_calls"}],
+                 "usage":{"prompt_tokens":40,"completion_tokens":20,"total_tokens":60}}
+                """);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        var half = ToolArguments.Length / 2;
+        string[] deltas =
+        [
+            """{"role":"assistant","tool_calls":[{"index":0,"id":"call_weather","type":"function","function":{"name":"get_weather","arguments":""}}]}""",
+            $$$"""{"tool_calls":[{"index":0,"function":{"arguments":{{{JsonSerializer.Serialize(ToolArguments[..half])}}}}}]}""",
+            """{"tool_calls":[{"index":1,"id":"call_time","type":"function","function":{"name":"get_time","arguments":"{}"}}]}""",
+            $$$"""{"tool_calls":[{"index":0,"function":{"arguments":{{{JsonSerializer.Serialize(ToolArguments[half..])}}}}}]}""",
+        ];
+        foreach (var delta in deltas)
+        {
+            await context.Response.WriteAsync($$$"""
+                data: {"id":"chatcmpl-tools","object":"chat.completion.chunk","created":1700000000,"model":"tools","choices":[{"index":0,"delta":{{{delta}}},"finish_reason":null}]}
+
+
+                """);
+        }
+
+        await context.Response.WriteAsync("""
+            data: {"id":"chatcmpl-tools","object":"chat.completion.chunk","created":1700000000,"model":"tools","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+            data: {"id":"chatcmpl-tools","object":"chat.completion.chunk","created":1700000000,"model":"tools","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":20,"total_tokens":60}}
+
+            data: [DONE]
+
+
+            """);
     }
 }

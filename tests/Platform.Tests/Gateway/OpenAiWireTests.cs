@@ -1,0 +1,212 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Platform.Providers.OpenAi;
+
+namespace Platform.Tests.Gateway;
+
+public sealed class OpenAiWireTests
+{
+    private static JsonElement Request(IEnumerable<ChatMessage> messages, ChatOptions? options = null, bool stream = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        OpenAiWire.WriteRequest(buffer, "upstream-model", messages, options, stream);
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+    }
+
+    [Fact]
+    public void WriteRequest_CarriesEveryMessageKind()
+    {
+        var call = new FunctionCallContent("call_1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" });
+        var messages = new List<ChatMessage>
+        {
+            new(ChatRole.System, "Be brief."),
+            new(ChatRole.User, [new TextContent("What is "), new TextContent("this?"), new UriContent(new Uri("https://example.com/cat.png"), "image/*")]) { AuthorName = "ann" },
+            new(ChatRole.Assistant, [call]),
+            new(ChatRole.Tool, [new FunctionResultContent("call_1", "{\"temp\":21}")]),
+            new(ChatRole.User, [new TextContent("part "), new TextContent("two")]),
+        };
+
+        var root = Request(messages);
+        var wire = root.GetProperty("messages");
+
+        Assert.Equal("upstream-model", root.GetProperty("model").GetString());
+        Assert.Equal(5, wire.GetArrayLength());
+        Assert.Equal("system", wire[0].GetProperty("role").GetString());
+        Assert.Equal("Be brief.", wire[0].GetProperty("content").GetString());
+
+        Assert.Equal("ann", wire[1].GetProperty("name").GetString());
+        var parts = wire[1].GetProperty("content");
+        Assert.Equal("text", parts[0].GetProperty("type").GetString());
+        Assert.Equal("this?", parts[1].GetProperty("text").GetString());
+        Assert.Equal("https://example.com/cat.png", parts[2].GetProperty("image_url").GetProperty("url").GetString());
+
+        Assert.Equal(JsonValueKind.Null, wire[2].GetProperty("content").ValueKind);
+        var toolCall = wire[2].GetProperty("tool_calls")[0];
+        Assert.Equal("call_1", toolCall.GetProperty("id").GetString());
+        Assert.Equal("get_weather", toolCall.GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("Paris", JsonDocument.Parse(toolCall.GetProperty("function").GetProperty("arguments").GetString()!).RootElement.GetProperty("city").GetString());
+
+        Assert.Equal("tool", wire[3].GetProperty("role").GetString());
+        Assert.Equal("call_1", wire[3].GetProperty("tool_call_id").GetString());
+        Assert.Equal("{\"temp\":21}", wire[3].GetProperty("content").GetString());
+
+        Assert.Equal("part two", wire[4].GetProperty("content").GetString());
+        Assert.False(root.TryGetProperty("stream", out _));
+    }
+
+    [Fact]
+    public void WriteRequest_CarriesEveryOption_AndAsksStreamsForUsage()
+    {
+        using var schema = JsonDocument.Parse("""{"type":"object","properties":{"answer":{"type":"string"}}}""");
+        var options = new ChatOptions
+        {
+            Temperature = 0.25f,
+            TopP = 0.5f,
+            FrequencyPenalty = 0.1f,
+            PresencePenalty = -0.2f,
+            MaxOutputTokens = 77,
+            Seed = 42,
+            StopSequences = ["END", "STOP"],
+            ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement, "answer", "The answer"),
+            Tools = [AIFunctionFactory.CreateDeclaration("lookup", "Looks up", schema.RootElement)],
+            ToolMode = ChatToolMode.RequireSpecific("lookup"),
+        };
+
+        var root = Request([new ChatMessage(ChatRole.User, "hi")], options, stream: true);
+
+        Assert.Equal(0.25, root.GetProperty("temperature").GetDouble(), 5);
+        Assert.Equal(0.5, root.GetProperty("top_p").GetDouble(), 5);
+        Assert.Equal(0.1, root.GetProperty("frequency_penalty").GetDouble(), 5);
+        Assert.Equal(-0.2, root.GetProperty("presence_penalty").GetDouble(), 5);
+        Assert.Equal(77, root.GetProperty("max_completion_tokens").GetInt32());
+        Assert.Equal(42, root.GetProperty("seed").GetInt64());
+        Assert.Equal(["END", "STOP"], root.GetProperty("stop").EnumerateArray().Select(s => s.GetString()));
+        var format = root.GetProperty("response_format");
+        Assert.Equal("json_schema", format.GetProperty("type").GetString());
+        Assert.Equal("answer", format.GetProperty("json_schema").GetProperty("name").GetString());
+        Assert.Equal("string", format.GetProperty("json_schema").GetProperty("schema").GetProperty("properties").GetProperty("answer").GetProperty("type").GetString());
+        var tool = root.GetProperty("tools")[0];
+        Assert.Equal("function", tool.GetProperty("type").GetString());
+        Assert.Equal("lookup", tool.GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("object", tool.GetProperty("function").GetProperty("parameters").GetProperty("type").GetString());
+        Assert.Equal("lookup", root.GetProperty("tool_choice").GetProperty("function").GetProperty("name").GetString());
+        Assert.True(root.GetProperty("stream").GetBoolean());
+        Assert.True(root.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("none", "none")]
+    [InlineData("auto", "auto")]
+    [InlineData("required", "required")]
+    public void WriteRequest_ToolChoiceModes(string mode, string expected)
+    {
+        ChatToolMode toolMode = mode switch { "none" => ChatToolMode.None, "auto" => ChatToolMode.Auto, _ => ChatToolMode.RequireAny };
+        var root = Request([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { ToolMode = toolMode, ResponseFormat = ChatResponseFormat.Json });
+
+        Assert.Equal(expected, root.GetProperty("tool_choice").GetString());
+        Assert.Equal("json_object", root.GetProperty("response_format").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void ReadResponse_TextUsageAndCachedTokens()
+    {
+        var response = OpenAiWire.ReadResponse(Encoding.UTF8.GetBytes("""
+            {"id":"chatcmpl-9","model":"gpt-x","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"length"}],
+             "usage":{"prompt_tokens":30,"completion_tokens":4,"total_tokens":34,"prompt_tokens_details":{"cached_tokens":12}}}
+            """));
+
+        Assert.Equal("Hi there", response.Text);
+        Assert.Equal("chatcmpl-9", response.ResponseId);
+        Assert.Equal("gpt-x", response.ModelId);
+        Assert.Equal(ChatFinishReason.Length, response.FinishReason);
+        Assert.Equal(30, response.Usage!.InputTokenCount);
+        Assert.Equal(4, response.Usage.OutputTokenCount);
+        Assert.Equal(12, response.Usage.CachedInputTokenCount);
+    }
+
+    [Fact]
+    public void ReadResponse_ToolCalls_KeepTheProvidersArgumentsVerbatim()
+    {
+        var response = OpenAiWire.ReadResponse(Encoding.UTF8.GetBytes("""
+            {"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+              {"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\": 1.50}"}},
+              {"id":"call_b","type":"function","function":{"name":"g","arguments":"{not json"}}]},"finish_reason":"tool_calls"}]}
+            """));
+
+        var calls = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().ToList();
+        Assert.Equal(["call_a", "call_b"], calls.Select(c => c.CallId));
+        Assert.Equal("{\"x\": 1.50}", OpenAiWire.ArgumentsJson(calls[0]));
+        Assert.NotNull(calls[0].Arguments);
+        Assert.Equal("{not json", OpenAiWire.ArgumentsJson(calls[1]));
+        Assert.NotNull(calls[1].Exception);
+        Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+        Assert.Null(response.Usage);
+        Assert.Equal("", response.Text);
+    }
+
+    [Theory]
+    [InlineData("<html>nope")]
+    [InlineData("[]")]
+    [InlineData("""{"choices":[]}""")]
+    [InlineData("""{"error":{"message":"x"}}""")]
+    public void ReadResponse_RefusesAnswersWithoutAChoice(string body)
+    {
+        var error = Record.Exception(() => OpenAiWire.ReadResponse(Encoding.UTF8.GetBytes(body)));
+        Assert.True(error is JsonException or InvalidDataException, error?.GetType().Name);
+    }
+
+    [Fact]
+    public void StreamReader_PassesTextOn_AndAssemblesFragmentedToolCalls()
+    {
+        var reader = new OpenAiWire.StreamReader();
+        ChatResponseUpdate? Read(string json) => reader.Read(Encoding.UTF8.GetBytes(json));
+
+        var first = Read("""{"id":"s","choices":[{"index":0,"delta":{"role":"assistant","content":"Let me check"},"finish_reason":null}]}""");
+        Assert.Equal("Let me check", first!.Text);
+        Assert.Null(first.FinishReason);
+
+        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}"""));
+        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"""));
+        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","function":{"name":"time","arguments":"{}"}}]},"finish_reason":null}]}"""));
+        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}"""));
+
+        var finish = Read("""{"id":"s","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""");
+        Assert.Equal(ChatFinishReason.ToolCalls, finish!.FinishReason);
+        var calls = finish.Contents.OfType<FunctionCallContent>().ToList();
+        Assert.Equal(["call_1", "call_2"], calls.Select(c => c.CallId));
+        Assert.Equal(["weather", "time"], calls.Select(c => c.Name));
+        Assert.Equal("{\"city\":\"Paris\"}", OpenAiWire.ArgumentsJson(calls[0]));
+
+        var usage = Read("""{"id":"s","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}""");
+        var details = Assert.Single(usage!.Contents.OfType<UsageContent>()).Details;
+        Assert.Equal(9, details.InputTokenCount);
+        Assert.Equal(3, details.OutputTokenCount);
+        Assert.Null(reader.Complete());
+    }
+
+    [Fact]
+    public void StreamReader_FlushesOpenToolCalls_WhenTheStreamEndsWithoutAFinishReason()
+    {
+        var reader = new OpenAiWire.StreamReader();
+        reader.Read("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}"""u8);
+
+        var last = reader.Complete();
+        var call = Assert.Single(last!.Contents.OfType<FunctionCallContent>());
+        Assert.Equal("{\"a\":1}", OpenAiWire.ArgumentsJson(call));
+        Assert.Equal(ChatFinishReason.ToolCalls, last.FinishReason);
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"overloaded"}}""")]
+    [InlineData("[1,2]")]
+    [InlineData("{\"choices\":")]
+    public void StreamReader_RefusesErrorsAndGarbage(string json)
+    {
+        var reader = new OpenAiWire.StreamReader();
+        var error = Record.Exception(() => reader.Read(Encoding.UTF8.GetBytes(json)));
+        Assert.True(error is JsonException or InvalidDataException, error?.GetType().Name);
+    }
+}
