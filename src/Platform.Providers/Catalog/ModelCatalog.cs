@@ -187,7 +187,7 @@ public sealed class ModelCatalog : IDisposable
             });
             return embedding
                 ? new RouteClients(null, azure.GetEmbeddingClient(route.UpstreamName).AsIEmbeddingGenerator())
-                : new RouteClients(new OpenAiProtocolChatClient(azure.GetChatClient(route.UpstreamName), route.UpstreamName, "azure.ai.openai", new Uri(route.Endpoint!)), null);
+                : new RouteClients(new OpenAiProtocolChatClient(azure.GetChatClient(route.UpstreamName), route.UpstreamName, azure: true, new Uri(route.Endpoint!)), null);
         }
 
         var options = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(0), NetworkTimeout = timeout };
@@ -199,6 +199,6 @@ public sealed class ModelCatalog : IDisposable
         var openAi = new OpenAIClient(credential, options);
         return embedding
             ? new RouteClients(null, openAi.GetEmbeddingClient(route.UpstreamName).AsIEmbeddingGenerator())
-            : new RouteClients(new OpenAiProtocolChatClient(openAi.GetChatClient(route.UpstreamName), route.UpstreamName, "openai", options.Endpoint), null);
+            : new RouteClients(new OpenAiProtocolChatClient(openAi.GetChatClient(route.UpstreamName), route.UpstreamName, azure: false, options.Endpoint), null);
     }
 }

@@ -20,10 +20,10 @@ namespace Platform.Providers.OpenAi;
 /// double mapping was the largest cost of a request. Non-success statuses still surface as the SDK's
 /// <see cref="ClientResultException"/>.
 /// </remarks>
-public sealed class OpenAiProtocolChatClient(ChatClient client, string model, string providerName, Uri? endpoint) : IChatClient
+public sealed class OpenAiProtocolChatClient(ChatClient client, string model, bool azure, Uri? endpoint) : IChatClient
 {
     private static readonly ChatResponseUpdate Done = new();
-    private readonly ChatClientMetadata _metadata = new(providerName, endpoint, model);
+    private readonly ChatClientMetadata _metadata = new(azure ? "azure.ai.openai" : "openai", endpoint, model);
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -75,7 +75,7 @@ public sealed class OpenAiProtocolChatClient(ChatClient client, string model, st
     private BinaryContent Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        OpenAiWire.WriteRequest(buffer, model, messages, options, stream);
+        OpenAiWire.WriteRequest(buffer, model, messages, options, stream, azure);
         return BinaryContent.Create(new BinaryData(buffer.WrittenMemory));
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 
@@ -12,30 +13,50 @@ namespace Platform.Providers.OpenAi;
 /// </summary>
 public static class OpenAiWire
 {
-    /// <summary>The raw JSON of a tool call's arguments, kept as the provider sent them (also when they are not valid JSON).</summary>
+    /// <summary>The raw JSON of a tool call's arguments, kept as the client or provider sent them (also when they are not valid JSON).</summary>
     public const string RawArgumentsProperty = "platform.raw_arguments";
 
-    /// <summary>Writes a chat-completions request body.</summary>
-    public static void WriteRequest(IBufferWriter<byte> buffer, string model, IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
+    /// <summary>
+    /// <see cref="ChatOptions.AdditionalProperties"/> key naming the field the caller used for the output limit
+    /// (<c>max_tokens</c> or <c>max_completion_tokens</c>), so it is forwarded under the same name.
+    /// </summary>
+    public const string MaxTokensFieldProperty = "platform.max_tokens_field";
+
+    // The body goes to a JSON parser, not into HTML: no need to escape non-ASCII text (which would double CJK bodies).
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Writes a chat-completions request body. With <c>azure</c>, in Azure OpenAI's dialect as its SDK writes it:
+    /// <c>max_tokens</c> unless the caller named <c>max_completion_tokens</c>, and no <c>stream_options</c> on
+    /// requests with images (older API versions refuse them).
+    /// </summary>
+    public static void WriteRequest(IBufferWriter<byte> buffer, string model, IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream, bool azure = false)
     {
-        using var json = new Utf8JsonWriter(buffer);
+        using var json = new Utf8JsonWriter(buffer, WriterOptions);
         json.WriteStartObject();
         json.WriteString("model", model);
         json.WriteStartArray("messages");
+        var images = false;
         foreach (var message in messages)
         {
-            WriteMessage(json, message);
+            images |= WriteMessage(json, message);
         }
 
         json.WriteEndArray();
         if (options is not null)
         {
-            WriteOptions(json, options);
+            WriteOptions(json, options, azure);
         }
 
         if (stream)
         {
             json.WriteBoolean("stream", true);
+            if (azure && images)
+            {
+                json.WriteEndObject();
+                return;
+            }
+
             json.WriteStartObject("stream_options");
             json.WriteBoolean("include_usage", true);
             json.WriteEndObject();
@@ -44,7 +65,8 @@ public static class OpenAiWire
         json.WriteEndObject();
     }
 
-    private static void WriteMessage(Utf8JsonWriter json, ChatMessage message)
+    /// <summary>Writes one message (a tool message: one per result); returns whether it carried an image.</summary>
+    private static bool WriteMessage(Utf8JsonWriter json, ChatMessage message)
     {
         var role = message.Role == ChatRole.System ? "system"
             : message.Role == ChatRole.Assistant ? "assistant"
@@ -62,7 +84,7 @@ public static class OpenAiWire
                 json.WriteEndObject();
             }
 
-            return;
+            return false;
         }
 
         json.WriteStartObject();
@@ -74,7 +96,7 @@ public static class OpenAiWire
 
         var calls = 0;
         var parts = 0;
-        var onlyText = true;
+        var images = false;
         foreach (var content in message.Contents)
         {
             switch (content)
@@ -87,7 +109,7 @@ public static class OpenAiWire
                     break;
                 case DataContent or UriContent:
                     parts++;
-                    onlyText = false;
+                    images = true;
                     break;
             }
         }
@@ -103,10 +125,9 @@ public static class OpenAiWire
                 json.WriteString("content", "");
             }
         }
-        else if (onlyText)
+        else if (parts == 1 && !images)
         {
-            json.WritePropertyName("content");
-            WriteConcatenatedText(json, message.Contents);
+            json.WriteString("content", message.Contents.OfType<TextContent>().First().Text);
         }
         else
         {
@@ -152,37 +173,7 @@ public static class OpenAiWire
         }
 
         json.WriteEndObject();
-    }
-
-    private static void WriteConcatenatedText(Utf8JsonWriter json, IList<AIContent> contents)
-    {
-        TextContent? single = null;
-        var count = 0;
-        foreach (var content in contents)
-        {
-            if (content is TextContent text)
-            {
-                single = text;
-                count++;
-            }
-        }
-
-        if (count == 1)
-        {
-            json.WriteStringValue(single!.Text);
-            return;
-        }
-
-        var builder = new StringBuilder();
-        foreach (var content in contents)
-        {
-            if (content is TextContent text)
-            {
-                builder.Append(text.Text);
-            }
-        }
-
-        json.WriteStringValue(builder.ToString());
+        return images;
     }
 
     private static void WriteImagePart(Utf8JsonWriter json, string url)
@@ -195,7 +186,7 @@ public static class OpenAiWire
         json.WriteEndObject();
     }
 
-    private static void WriteOptions(Utf8JsonWriter json, ChatOptions options)
+    private static void WriteOptions(Utf8JsonWriter json, ChatOptions options, bool azure)
     {
         if (options.Temperature is { } temperature)
         {
@@ -219,7 +210,10 @@ public static class OpenAiWire
 
         if (options.MaxOutputTokens is { } max)
         {
-            json.WriteNumber("max_completion_tokens", max);
+            var field = options.AdditionalProperties?.TryGetValue(MaxTokensFieldProperty, out var named) == true && named is "max_tokens" or "max_completion_tokens"
+                ? (string)named!
+                : azure ? "max_tokens" : "max_completion_tokens";
+            json.WriteNumber(field, max);
         }
 
         if (options.Seed is { } seed)
@@ -267,11 +261,13 @@ public static class OpenAiWire
                 break;
         }
 
+        var declared = 0;
         if (options.Tools is { Count: > 0 } tools)
         {
             json.WriteStartArray("tools");
             foreach (var tool in tools.OfType<AIFunctionDeclaration>())
             {
+                declared++;
                 json.WriteStartObject();
                 json.WriteString("type", "function");
                 json.WriteStartObject("function");
@@ -290,7 +286,8 @@ public static class OpenAiWire
             json.WriteEndArray();
         }
 
-        switch (options.ToolMode)
+        // OpenAI and vLLM refuse tool_choice without tools.
+        switch (declared == 0 ? null : options.ToolMode)
         {
             case NoneChatToolMode:
                 json.WriteString("tool_choice", "none");
@@ -337,10 +334,10 @@ public static class OpenAiWire
                 foreach (var call in calls.EnumerateArray())
                 {
                     var function = call.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object ? f : default;
-                    contents.Add(FunctionCall(
-                        String(call, "id") ?? "",
-                        function.ValueKind == JsonValueKind.Object ? String(function, "name") ?? "" : "",
-                        function.ValueKind == JsonValueKind.Object ? String(function, "arguments") : null));
+                    if (function.ValueKind == JsonValueKind.Object && String(function, "name") is { } name && !string.IsNullOrWhiteSpace(name))
+                    {
+                        contents.Add(FunctionCall(String(call, "id") ?? "", name, String(function, "arguments")));
+                    }
                 }
             }
         }
@@ -362,8 +359,8 @@ public static class OpenAiWire
     {
         private readonly SortedDictionary<int, (string? Id, string? Name, StringBuilder Arguments)> _calls = [];
 
-        /// <summary>Reads one <c>data:</c> payload; null when it carries nothing for the caller.</summary>
-        public ChatResponseUpdate? Read(ReadOnlySpan<byte> data)
+        /// <summary>Reads one <c>data:</c> payload.</summary>
+        public ChatResponseUpdate Read(ReadOnlySpan<byte> data)
         {
             var reader = new Utf8JsonReader(data);
             using var document = JsonDocument.ParseValue(ref reader);
@@ -375,7 +372,7 @@ public static class OpenAiWire
 
             if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
             {
-                throw new InvalidDataException("The provider sent an error in the middle of the stream: " + (String(error, "message") ?? "no message"));
+                throw ProviderStreamException.From(error);
             }
 
             var contents = new List<AIContent>();
@@ -412,9 +409,9 @@ public static class OpenAiWire
                 contents.Add(new UsageContent(details));
             }
 
-            return contents.Count == 0 && finish is null
-                ? null
-                : new ChatResponseUpdate(ChatRole.Assistant, contents) { ResponseId = String(root, "id"), ModelId = String(root, "model"), FinishReason = finish };
+            // An update for every chunk, even one with nothing to show (a role, a tool-call fragment, reasoning
+            // tokens): each one proves the provider is alive and restarts the gateway's idle timer.
+            return new ChatResponseUpdate(ChatRole.Assistant, contents) { ResponseId = String(root, "id"), ModelId = String(root, "model"), FinishReason = finish };
         }
 
         /// <summary>Tool calls still open when the stream ended without a finish reason.</summary>
@@ -432,12 +429,28 @@ public static class OpenAiWire
 
         private void Accumulate(JsonElement call)
         {
-            var index = call.TryGetProperty("index", out var i) && i.TryGetInt32(out var n) ? n : _calls.Count;
-            var entry = _calls.TryGetValue(index, out var existing) ? existing : (null, null, new StringBuilder());
-            entry.Id ??= String(call, "id");
-            if (call.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+            var id = String(call, "id");
+            var function = call.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object ? f : default;
+            var name = function.ValueKind == JsonValueKind.Object ? String(function, "name") : null;
+            int index;
+            if (call.TryGetProperty("index", out var i) && i.TryGetInt32(out var n))
             {
-                entry.Name ??= String(function, "name");
+                index = n;
+            }
+            else
+            {
+                // Without an index, a fragment with a new id or name opens a call; anything else continues the last one.
+                var last = _calls.Count == 0 ? -1 : _calls.Keys.Max();
+                index = last < 0 || (id is { Length: > 0 } && id != _calls[last].Id) || (id is null && name is { Length: > 0 } && _calls[last].Name is not null)
+                    ? last + 1
+                    : last;
+            }
+
+            var entry = _calls.TryGetValue(index, out var existing) ? existing : (null, null, new StringBuilder());
+            entry.Id ??= id;
+            entry.Name ??= name;
+            if (function.ValueKind == JsonValueKind.Object)
+            {
                 entry.Arguments.Append(String(function, "arguments"));
             }
 
@@ -448,7 +461,11 @@ public static class OpenAiWire
         {
             foreach (var (_, (id, name, arguments)) in _calls)
             {
-                contents.Add(FunctionCall(id ?? "", name ?? "", arguments.ToString()));
+                // A call without a name cannot be answered by the client; OpenAI's own adapter drops it too.
+                if (!string.IsNullOrWhiteSpace(name))
+                {
+                    contents.Add(FunctionCall(id ?? "", name, arguments.ToString()));
+                }
             }
 
             _calls.Clear();
@@ -482,7 +499,7 @@ public static class OpenAiWire
     public static string ArgumentsJson(FunctionCallContent call) =>
         call.AdditionalProperties?.TryGetValue(RawArgumentsProperty, out var raw) == true && raw is string text
             ? text
-            : call.Arguments is null ? "{}" : JsonSerializer.Serialize(call.Arguments);
+            : call.Arguments is null ? "{}" : JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions);
 
     private static string ResultText(object? result) => result switch
     {
@@ -490,11 +507,11 @@ public static class OpenAiWire
         string text => text,
         JsonElement element when element.ValueKind == JsonValueKind.String => element.GetString()!,
         JsonElement element => element.GetRawText(),
-        _ => JsonSerializer.Serialize(result),
+        _ => JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions),
     };
 
     private static ChatFinishReason? FinishReason(JsonElement choice) =>
-        choice.TryGetProperty("finish_reason", out var reason) && reason.ValueKind == JsonValueKind.String
+        choice.TryGetProperty("finish_reason", out var reason) && reason.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(reason.GetString())
             ? reason.GetString() switch
             {
                 "stop" => ChatFinishReason.Stop,

@@ -2,6 +2,7 @@ using System.ClientModel;
 using Microsoft.Extensions.AI;
 using Platform.Gateway;
 using Platform.Providers.Catalog;
+using Platform.Providers.OpenAi;
 using Platform.Providers.Simulated;
 
 namespace Platform.Silo.Gateway;
@@ -156,6 +157,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     private static bool IsRetriable(Exception ex, CancellationTokenSource timeout) => ex switch
     {
         ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } => false,
+        ProviderStreamException { Status: >= 400 and < 500 and not 408 and not 429 } => false,
         OperationCanceledException => timeout.IsCancellationRequested,
         _ => true,
     };
@@ -167,6 +169,10 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {e.Status}.", null, "upstream_error"),
         ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } e =>
             new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({e.Status}).", null, "upstream_rejected"),
+        ProviderStreamException { Status: 401 or 403 or 404 } e =>
+            new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {e.Status}.", null, "upstream_error"),
+        ProviderStreamException { Status: >= 400 and < 500 and not 408 and not 429 } e =>
+            new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({e.Status}).", null, "upstream_rejected"),
         OperationCanceledException =>
             new PlatformException(ErrorKind.GatewayTimeout, $"Model route '{primary.Name}' (and its fallbacks) did not answer in time.", null, "upstream_timeout"),
         _ => new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' (and its fallbacks) failed: {Describe(last)}.", null, "upstream_error"),
@@ -177,6 +183,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         null => "no attempt was made",
         OperationCanceledException when timeout?.IsCancellationRequested ?? true => "timeout",
         ClientResultException c => $"status {c.Status}",
+        ProviderStreamException p => $"error {p.Status} in the stream",
         SimulatedProviderException => "simulated failure",
         _ => ex.GetType().Name,
     };

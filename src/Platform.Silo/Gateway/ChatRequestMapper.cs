@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Platform.Providers.OpenAi;
 
 namespace Platform.Silo.Gateway;
 
@@ -64,6 +65,11 @@ public static class ChatRequestMapper
             Tools = MapTools(request.Tools),
             ToolMode = MapToolChoice(request.ToolChoice),
         };
+        if (options.MaxOutputTokens is not null)
+        {
+            // Forwarded under the name the caller used: servers differ in which one they know.
+            options.AdditionalProperties = new() { [OpenAiWire.MaxTokensFieldProperty] = request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens" };
+        }
 
         return new GatewayRequest(
             request.Model ?? "",
@@ -118,7 +124,11 @@ public static class ChatRequestMapper
                     throw Invalid($"{at}.tool_calls[{j}] needs an id and a function name", $"{at}.tool_calls[{j}]");
                 }
 
-                contents.Add(new FunctionCallContent(call.Id, call.Function.Name, ParseArguments(call.Function.Arguments, $"{at}.tool_calls[{j}].function.arguments")));
+                contents.Add(new FunctionCallContent(call.Id, call.Function.Name, ParseArguments(call.Function.Arguments, $"{at}.tool_calls[{j}].function.arguments"))
+                {
+                    // Sent upstream as the client wrote it: the model sees its own text again (and prompt caches still match).
+                    AdditionalProperties = new() { [OpenAiWire.RawArgumentsProperty] = string.IsNullOrWhiteSpace(call.Function.Arguments) ? "{}" : call.Function.Arguments },
+                });
             }
         }
 

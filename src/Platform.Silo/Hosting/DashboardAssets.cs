@@ -109,15 +109,17 @@ internal static class DashboardAssets
         }
 
         var etag = new EntityTagHeaderValue($"\"{VersionTag}-{Fnv1a.Append(Fnv1a.Offset, resource):x8}\"");
-        if (context.Request.Headers.IfNoneMatch == etag.ToString())
-        {
-            return Results.StatusCode(StatusCodes.Status304NotModified);
-        }
-
         var stream = DashboardAssembly.GetManifestResourceStream(resource);
         if (stream is null)
         {
             return Results.NotFound();
+        }
+
+        if (context.Request.Headers.IfNoneMatch == etag.ToString())
+        {
+            stream.Dispose();
+            context.Response.Headers.ETag = etag.ToString();
+            return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
         var contentType = ContentTypes.TryGetContentType(name, out var type) ? type : "application/octet-stream";

@@ -234,7 +234,8 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         var root = sent.RootElement;
         Assert.Equal(0.25, root.GetProperty("temperature").GetDouble(), 3);
         Assert.Equal(0.5, root.GetProperty("top_p").GetDouble(), 3);
-        Assert.Equal(77, root.GetProperty("max_completion_tokens").GetInt32());
+        Assert.Equal(77, root.GetProperty("max_tokens").GetInt32());
+        Assert.False(root.TryGetProperty("max_completion_tokens", out _));
         Assert.Equal("END", root.GetProperty("stop")[0].GetString());
         Assert.Equal("json_object", root.GetProperty("response_format").GetProperty("type").GetString());
         Assert.Equal("get_weather", root.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString());
@@ -319,11 +320,39 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal("https://example.com/cat.png", messages[0].GetProperty("content")[1].GetProperty("image_url").GetProperty("url").GetString());
         var call = messages[1].GetProperty("tool_calls")[0];
         Assert.Equal("call_1", call.GetProperty("id").GetString());
-        Assert.Equal("cat", JsonDocument.Parse(call.GetProperty("function").GetProperty("arguments").GetString()!).RootElement.GetProperty("q").GetString());
+        Assert.Equal("{\"q\":\"cat\"}", call.GetProperty("function").GetProperty("arguments").GetString());
         Assert.Equal("tool", messages[2].GetProperty("role").GetString());
         Assert.Equal("call_1", messages[2].GetProperty("tool_call_id").GetString());
         Assert.Equal("a cat", messages[2].GetProperty("content").GetString());
         Assert.Equal("lookup", sent.RootElement.GetProperty("tool_choice").GetProperty("function").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task AStreamThatOnlyThinks_LongerThanTheRouteTimeout_IsNotCutOff()
+    {
+        // The route times out after 1 s of silence; the provider sends invisible reasoning every 300 ms for 1.8 s.
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("thinking", stream: true)));
+        var events = Events(await response.Content.ReadAsStringAsync(), out var done);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(done);
+        Assert.DoesNotContain(events, e => e.TryGetProperty("error", out _));
+        Assert.Equal("Thought it through", string.Concat(events.Select(e =>
+            e.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : "").FirstOrDefault())));
+    }
+
+    [Fact]
+    public async Task AnErrorObjectRefusingTheRequestInAStream_Is400AndNotRetried()
+    {
+        var before = fixture.Upstream.Calls.GetValueOrDefault("stream-refusal");
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("stream-refusal", stream: true)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("upstream_rejected", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(before + 1, fixture.Upstream.Calls["stream-refusal"]);
     }
 
     [Fact]

@@ -52,6 +52,8 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("azure", "azure-openai", "azure-deployment");
         Route("tools", "openai", "tools");
         Route("azure-tools", "azure-openai", "tools");
+        Route("thinking", "openai", "thinking", retries: 0, timeout: 1);
+        Route("stream-refusal", "openai", "stream-refusal", retries: 2);
         Route("rejecting", "openai", "reject-400");
         Route("misconfigured", "openai", "unauthorized-401");
         Route("embed", "openai", "text-embedding-3-small", mode: "embedding", price: "0.02");

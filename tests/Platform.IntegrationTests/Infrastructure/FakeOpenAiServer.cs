@@ -13,7 +13,9 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// OpenAI and Azure OpenAI SDKs (and their wire formats) run inside the gateway:
 /// <c>ok</c>, <c>no-usage</c> (streams without a usage chunk), <c>flaky-*</c> (429 first, then ok),
 /// <c>error-500</c>, <c>hang</c>, <c>garbage</c> (200 with a body that is not JSON), <c>cut-*</c> (stream breaks after two chunks),
-/// <c>tools</c> (answers with two tool calls; streamed, their arguments arrive in fragments).
+/// <c>tools</c> (answers with two tool calls; streamed, their arguments arrive in fragments),
+/// <c>thinking</c> (streams reasoning chunks with no visible text every 300 ms for 1.8 s, then an answer),
+/// <c>stream-refusal</c> (a 200 stream whose first event is an <c>invalid_request_error</c> object).
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncLifetime
 {
@@ -103,6 +105,29 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
                 context.Response.Headers["retry-after-ms"] = "10";
                 await context.Response.WriteAsJsonAsync(new { error = new { message = "slow down", type = "rate_limit_error" } });
                 return;
+        }
+
+        if (model == "thinking" && stream)
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"id\":\"t\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n");
+            await context.Response.Body.FlushAsync();
+            for (var i = 0; i < 6; i++)
+            {
+                await Task.Delay(300);
+                await context.Response.WriteAsync("data: {\"id\":\"t\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hmm \"},\"finish_reason\":null}]}\n\n");
+                await context.Response.Body.FlushAsync();
+            }
+
+            await context.Response.WriteAsync("data: {\"id\":\"t\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Thought it through\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+            return;
+        }
+
+        if (model == "stream-refusal" && stream)
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"error\":{\"message\":\"maximum context length exceeded\",\"type\":\"invalid_request_error\"}}\n\n");
+            return;
         }
 
         if (model == "tools")

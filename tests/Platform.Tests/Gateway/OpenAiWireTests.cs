@@ -8,10 +8,10 @@ namespace Platform.Tests.Gateway;
 
 public sealed class OpenAiWireTests
 {
-    private static JsonElement Request(IEnumerable<ChatMessage> messages, ChatOptions? options = null, bool stream = false)
+    private static JsonElement Request(IEnumerable<ChatMessage> messages, ChatOptions? options = null, bool stream = false, bool azure = false)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        OpenAiWire.WriteRequest(buffer, "upstream-model", messages, options, stream);
+        OpenAiWire.WriteRequest(buffer, "upstream-model", messages, options, stream, azure);
         using var document = JsonDocument.Parse(buffer.WrittenMemory);
         return document.RootElement.Clone();
     }
@@ -53,7 +53,7 @@ public sealed class OpenAiWireTests
         Assert.Equal("call_1", wire[3].GetProperty("tool_call_id").GetString());
         Assert.Equal("{\"temp\":21}", wire[3].GetProperty("content").GetString());
 
-        Assert.Equal("part two", wire[4].GetProperty("content").GetString());
+        Assert.Equal(["part ", "two"], wire[4].GetProperty("content").EnumerateArray().Select(p => p.GetProperty("text").GetString()));
         Assert.False(root.TryGetProperty("stream", out _));
     }
 
@@ -104,7 +104,10 @@ public sealed class OpenAiWireTests
     public void WriteRequest_ToolChoiceModes(string mode, string expected)
     {
         ChatToolMode toolMode = mode switch { "none" => ChatToolMode.None, "auto" => ChatToolMode.Auto, _ => ChatToolMode.RequireAny };
-        var root = Request([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { ToolMode = toolMode, ResponseFormat = ChatResponseFormat.Json });
+        using var schema = JsonDocument.Parse("""{"type":"object"}""");
+        var root = Request(
+            [new ChatMessage(ChatRole.User, "hi")],
+            new ChatOptions { ToolMode = toolMode, ResponseFormat = ChatResponseFormat.Json, Tools = [AIFunctionFactory.CreateDeclaration("f", null, schema.RootElement)] });
 
         Assert.Equal(expected, root.GetProperty("tool_choice").GetString());
         Assert.Equal("json_object", root.GetProperty("response_format").GetProperty("type").GetString());
@@ -168,10 +171,11 @@ public sealed class OpenAiWireTests
         Assert.Equal("Let me check", first!.Text);
         Assert.Null(first.FinishReason);
 
-        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}"""));
-        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"""));
-        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","function":{"name":"time","arguments":"{}"}}]},"finish_reason":null}]}"""));
-        Assert.Null(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}"""));
+        // Fragments give empty updates (they still prove the provider is alive); the calls come whole at the end.
+        Assert.Empty(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]},"finish_reason":null}]}""")!.Contents);
+        Assert.Empty(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}""")!.Contents);
+        Assert.Empty(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","function":{"name":"time","arguments":"{}"}}]},"finish_reason":null}]}""")!.Contents);
+        Assert.Empty(Read("""{"id":"s","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}""")!.Contents);
 
         var finish = Read("""{"id":"s","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""");
         Assert.Equal(ChatFinishReason.ToolCalls, finish!.FinishReason);
@@ -200,7 +204,6 @@ public sealed class OpenAiWireTests
     }
 
     [Theory]
-    [InlineData("""{"error":{"message":"overloaded"}}""")]
     [InlineData("[1,2]")]
     [InlineData("{\"choices\":")]
     public void StreamReader_RefusesErrorsAndGarbage(string json)
@@ -208,5 +211,86 @@ public sealed class OpenAiWireTests
         var reader = new OpenAiWire.StreamReader();
         var error = Record.Exception(() => reader.Read(Encoding.UTF8.GetBytes(json)));
         Assert.True(error is JsonException or InvalidDataException, error?.GetType().Name);
+    }
+
+    [Fact]
+    public void WriteRequest_SendsToolChoiceOnlyWithTools_AndKeepsNonAsciiText()
+    {
+        var root = Request([new ChatMessage(ChatRole.User, "Zürich, 東京 <b>&</b>")], new ChatOptions { ToolMode = ChatToolMode.Auto, Tools = [] });
+
+        Assert.False(root.TryGetProperty("tool_choice", out _));
+        Assert.False(root.TryGetProperty("tools", out _));
+        var buffer = new ArrayBufferWriter<byte>();
+        OpenAiWire.WriteRequest(buffer, "m", [new ChatMessage(ChatRole.User, "Zürich, 東京")], null, stream: false);
+        Assert.Contains("Zürich, 東京", Encoding.UTF8.GetString(buffer.WrittenSpan), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, false, "max_completion_tokens")]
+    [InlineData(null, true, "max_tokens")]
+    [InlineData("max_tokens", false, "max_tokens")]
+    [InlineData("max_completion_tokens", true, "max_completion_tokens")]
+    public void WriteRequest_NamesTheOutputLimitAsTheCallerDid_ElseAsTheProviderExpects(string? named, bool azure, string expected)
+    {
+        var options = new ChatOptions { MaxOutputTokens = 12 };
+        if (named is not null)
+        {
+            options.AdditionalProperties = new() { [OpenAiWire.MaxTokensFieldProperty] = named };
+        }
+
+        var root = Request([new ChatMessage(ChatRole.User, "hi")], options, azure: azure);
+
+        Assert.Equal(12, root.GetProperty(expected).GetInt32());
+        Assert.Equal(1, root.EnumerateObject().Count(p => p.Name.StartsWith("max_", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void WriteRequest_Azure_OmitsStreamOptionsOnlyForImageRequests()
+    {
+        var image = new ChatMessage(ChatRole.User, [new TextContent("what?"), new UriContent(new Uri("https://example.com/a.png"), "image/*")]);
+
+        Assert.False(Request([image], stream: true, azure: true).TryGetProperty("stream_options", out _));
+        Assert.True(Request([image], stream: true, azure: false).TryGetProperty("stream_options", out _));
+        Assert.True(Request([new ChatMessage(ChatRole.User, "hi")], stream: true, azure: true).TryGetProperty("stream_options", out _));
+    }
+
+    [Fact]
+    public void WriteRequest_ForwardsAClientsToolArgumentsVerbatim()
+    {
+        var call = new FunctionCallContent("c", "f", new Dictionary<string, object?> { ["city"] = "Zürich" })
+        {
+            AdditionalProperties = new() { [OpenAiWire.RawArgumentsProperty] = "{ \"city\" : \"Zürich\" }" },
+        };
+        var root = Request([new ChatMessage(ChatRole.Assistant, [call])]);
+
+        Assert.Equal("{ \"city\" : \"Zürich\" }", root.GetProperty("messages")[0].GetProperty("tool_calls")[0].GetProperty("function").GetProperty("arguments").GetString());
+    }
+
+    [Fact]
+    public void StreamReader_JoinsFragmentsWithoutAnIndex_DropsNamelessCalls_AndIgnoresAnEmptyFinishReason()
+    {
+        var reader = new OpenAiWire.StreamReader();
+        reader.Read("""{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\""}}]},"finish_reason":""}]}"""u8);
+        reader.Read("""{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":":1}"}}]}}]}"""u8);
+        reader.Read("""{"choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}"""u8);
+        reader.Read("""{"choices":[{"delta":{"tool_calls":[{"id":"c","function":{"arguments":"{}"}}]}}]}"""u8);
+
+        var finish = reader.Read("""{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}"""u8);
+
+        var calls = finish.Contents.OfType<FunctionCallContent>().ToList();
+        Assert.Equal(["a", "b"], calls.Select(c => c.CallId));
+        Assert.Equal("{\"x\":1}", OpenAiWire.ArgumentsJson(calls[0]));
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"too long","type":"invalid_request_error"}}""", 400)]
+    [InlineData("""{"error":{"message":"slow down","code":429}}""", 429)]
+    [InlineData("""{"error":{"message":"bad key","code":"401"}}""", 401)]
+    [InlineData("""{"error":{"message":"overloaded"}}""", 500)]
+    public void StreamReader_ErrorObjects_CarryTheStatusTheyStandFor(string json, int status)
+    {
+        var reader = new OpenAiWire.StreamReader();
+        var error = Assert.Throws<ProviderStreamException>(() => reader.Read(Encoding.UTF8.GetBytes(json)));
+        Assert.Equal(status, error.Status);
     }
 }
