@@ -111,6 +111,11 @@ public sealed class ModelCatalog : IDisposable
                 failures.Add($"{at}: prices must not be negative.");
             }
 
+            if (r.ContextWindow is <= 0)
+            {
+                failures.Add($"{at}:ContextWindow must be a positive number of tokens (was {r.ContextWindow}).");
+            }
+
             if (r.Mode is not (ModelModes.Chat or ModelModes.Embedding))
             {
                 failures.Add($"{at}:Mode '{r.Mode}' must be 'chat' or 'embedding'.");

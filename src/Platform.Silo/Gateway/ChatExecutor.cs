@@ -4,6 +4,7 @@ using Platform.Gateway;
 using Platform.Providers.Catalog;
 using Platform.Providers.OpenAi;
 using Platform.Providers.Simulated;
+using Platform.Providers.Tokens;
 
 namespace Platform.Silo.Gateway;
 
@@ -38,19 +39,19 @@ public sealed class OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, Ser
 public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<ChatExecutor> logger)
 {
     public Task<(ChatResponse Response, ServedBy ServedBy)> CompleteAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken) =>
-        ExecuteAsync(primary, (route, token) => route.Chat!.GetResponseAsync(request.Messages, request.Options, token), cancellationToken);
+        ExecuteAsync(primary, new TokenCounter.PromptSize(request.Messages), (route, token) => route.Chat!.GetResponseAsync(request.Messages, request.Options, token), cancellationToken);
 
     public Task<(GeneratedEmbeddings<Embedding<float>> Response, ServedBy ServedBy)> EmbedAsync(
         ResolvedRoute primary, IReadOnlyList<string> inputs, EmbeddingGenerationOptions options, CancellationToken cancellationToken) =>
-        ExecuteAsync(primary, (route, token) => route.Embeddings!.GenerateAsync(inputs, options, token), cancellationToken);
+        ExecuteAsync(primary, prompt: null, (route, token) => route.Embeddings!.GenerateAsync(inputs, options, token), cancellationToken);
 
     /// <summary>One call with the route's timeout and retries, then each fallback route in turn.</summary>
     private async Task<(T Response, ServedBy ServedBy)> ExecuteAsync<T>(
-        ResolvedRoute primary, Func<ResolvedRoute, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        ResolvedRoute primary, TokenCounter.PromptSize? prompt, Func<ResolvedRoute, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         var attempts = 0;
         Exception? last = null;
-        foreach (var (route, fallback) in Chain(primary))
+        foreach (var (route, fallback) in Chain(primary, prompt))
         {
             for (var retry = 0; retry <= route.Route.MaxRetries; retry++)
             {
@@ -84,7 +85,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     {
         var attempts = 0;
         Exception? last = null;
-        foreach (var (route, fallback) in Chain(primary))
+        foreach (var (route, fallback) in Chain(primary, new TokenCounter.PromptSize(request.Messages)))
         {
             for (var retry = 0; retry <= route.Route.MaxRetries; retry++)
             {
@@ -138,7 +139,37 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         ? new PlatformException(ErrorKind.GatewayTimeout, "The model provider stopped sending in the middle of the stream.", null, "upstream_timeout")
         : new PlatformException(ErrorKind.BadGateway, "The model provider failed in the middle of the stream: " + ex.GetType().Name, null, "upstream_error");
 
-    private IEnumerable<(ResolvedRoute Route, bool Fallback)> Chain(ResolvedRoute primary)
+    /// <summary>
+    /// The primary route, then its fallbacks, leaving out every route whose context window the prompt exceeds
+    /// (so a long prompt goes straight to a fallback with a larger window); if none fits, a 400 before any call.
+    /// </summary>
+    private IEnumerable<(ResolvedRoute Route, bool Fallback)> Chain(ResolvedRoute primary, TokenCounter.PromptSize? prompt)
+    {
+        var fitted = false;
+        int? largest = null;
+        foreach (var (route, fallback) in Candidates(primary))
+        {
+            if (prompt is not null && !prompt.Fits(route.Price.ContextWindow))
+            {
+                largest = Math.Max(largest ?? 0, route.Price.ContextWindow!.Value);
+                continue;
+            }
+
+            fitted = true;
+            yield return (route, fallback);
+        }
+
+        if (!fitted && prompt is not null && largest is { } window)
+        {
+            throw new PlatformException(
+                ErrorKind.Invalid,
+                $"The messages are {prompt.Tokens} tokens; model route '{primary.Name}' and its fallbacks accept at most {window}. Shorten the messages.",
+                "messages",
+                "context_length_exceeded");
+        }
+    }
+
+    private IEnumerable<(ResolvedRoute Route, bool Fallback)> Candidates(ResolvedRoute primary)
     {
         yield return (primary, false);
         foreach (var name in primary.Route.Fallbacks)

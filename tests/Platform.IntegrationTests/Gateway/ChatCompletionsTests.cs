@@ -355,6 +355,43 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal(before + 1, fixture.Upstream.Calls["stream-refusal"]);
     }
 
+    private static string LongBody(string model) =>
+        $$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{string.Join(' ', Enumerable.Repeat("summarise this paragraph please", 30))}}"}]}""";
+
+    [Fact]
+    public async Task APromptLongerThanTheRoutesContextWindow_GoesStraightToAFallbackThatFitsIt()
+    {
+        var small = fixture.Upstream.Calls.GetValueOrDefault("small-window");
+        using var client = Client();
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json(LongBody("small-window")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("wide-window", response.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
+        Assert.Equal(small, fixture.Upstream.Calls.GetValueOrDefault("small-window"));
+
+        using var shortPrompt = await client.PostAsync("/v1/chat/completions", Json(Body("small-window")));
+        Assert.Equal("small-window", shortPrompt.Headers.GetValues("x-platform-route").Single());
+    }
+
+    [Fact]
+    public async Task APromptNoRouteCanHold_Is400ContextLengthExceeded_AndNothingGoesUpstream()
+    {
+        var before = fixture.Upstream.TotalCalls;
+        using var client = Client();
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json(LongBody("small-only")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var error = json.RootElement.GetProperty("error");
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        Assert.Contains("at most 60", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, fixture.Upstream.TotalCalls);
+    }
+
     [Fact]
     public async Task Models_ListsTheCatalogRoutes()
     {

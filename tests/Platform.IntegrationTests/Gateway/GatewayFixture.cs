@@ -19,7 +19,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         await Upstream.InitializeAsync();
         var i = 10;
-        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null, string mode = "chat")
+        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null, string mode = "chat", int? window = null)
         {
             var at = $"Platform:Models:{i++}:";
             Host.Settings[at + "Mode"] = mode;
@@ -37,6 +37,11 @@ public sealed class GatewayFixture : IAsyncLifetime
             {
                 Host.Settings[at + "Fallbacks:0"] = fallback;
             }
+
+            if (window is not null)
+            {
+                Host.Settings[at + "ContextWindow"] = window.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
         }
 
         Environment.SetEnvironmentVariable("PLATFORM_TEST_UPSTREAM_KEY", "sk-upstream-secret-never-logged");
@@ -53,6 +58,9 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("tools", "openai", "tools");
         Route("azure-tools", "azure-openai", "tools");
         Route("thinking", "openai", "thinking", retries: 0, timeout: 1);
+        Route("small-window", "openai", "small-window", window: 60, fallback: "wide-window");
+        Route("wide-window", "openai", "wide-window", window: 100_000);
+        Route("small-only", "openai", "small-only", window: 60);
         Route("stream-refusal", "openai", "stream-refusal", retries: 2);
         Route("rejecting", "openai", "reject-400");
         Route("misconfigured", "openai", "unauthorized-401");

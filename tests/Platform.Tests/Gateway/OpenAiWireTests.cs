@@ -293,4 +293,23 @@ public sealed class OpenAiWireTests
         var error = Assert.Throws<ProviderStreamException>(() => reader.Read(Encoding.UTF8.GetBytes(json)));
         Assert.Equal(status, error.Status);
     }
+
+    [Fact]
+    public void PromptSize_FitsSmallPromptsWithoutCounting_AndCountsLongOnes()
+    {
+        var shortPrompt = new Platform.Providers.Tokens.TokenCounter.PromptSize([new ChatMessage(ChatRole.User, "hello there")]);
+        Assert.True(shortPrompt.Fits(null));
+        Assert.True(shortPrompt.Fits(100));
+
+        // 300 CJK characters are 900 UTF-8 bytes: above a 500-token window by the byte bound, so they get counted.
+        var cjk = new Platform.Providers.Tokens.TokenCounter.PromptSize([new ChatMessage(ChatRole.User, new string('東', 300))]);
+        Assert.True(cjk.Tokens < 900);
+        Assert.Equal(cjk.Tokens <= 500, cjk.Fits(500));
+        Assert.False(cjk.Fits(5));
+
+        var tools = new Platform.Providers.Tokens.TokenCounter.PromptSize(
+            [new ChatMessage(ChatRole.Tool, [new FunctionResultContent("c", string.Join(' ', Enumerable.Repeat("result", 200)))])]);
+        Assert.False(tools.Fits(100));
+        Assert.True(tools.Tokens > 150);
+    }
 }

@@ -66,6 +66,7 @@ public sealed class PriceTableTests
             new() { Name = "a", Provider = "simulated", Fallbacks = ["missing"] },
             new() { Name = "az", Provider = "azure-openai" },
             new() { Name = "t", Provider = "simulated", TimeoutSeconds = 0 },
+            new() { Name = "w", Provider = "simulated", ContextWindow = 0 },
         ];
 
         var failures = ModelCatalog.Validate(routes, "Platform:Models");
@@ -75,5 +76,6 @@ public sealed class PriceTableTests
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:1:Fallbacks", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:2:Endpoint", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:3:TimeoutSeconds", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:4:ContextWindow", StringComparison.Ordinal));
     }
 }
