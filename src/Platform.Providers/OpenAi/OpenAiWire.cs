@@ -22,6 +22,24 @@ public static class OpenAiWire
     /// </summary>
     public const string MaxTokensFieldProperty = "platform.max_tokens_field";
 
+    /// <summary>
+    /// <see cref="ChatOptions.AdditionalProperties"/> key of the request fields the gateway does not interpret
+    /// (<c>parallel_tool_calls</c>, <c>reasoning_effort</c>, <c>logprobs</c>, <c>service_tier</c>, ...), an
+    /// <see cref="IReadOnlyDictionary{TKey, TValue}"/> of name to <see cref="JsonElement"/>: forwarded as sent.
+    /// </summary>
+    public const string PassThroughProperty = "platform.pass_through";
+
+    /// <summary><see cref="ChatOptions.AdditionalProperties"/> key of the caller's <c>user</c>, forwarded for the provider's abuse monitoring.</summary>
+    public const string UserProperty = "platform.user";
+
+    // Written by the gateway itself: a pass-through field of the same name is never written twice.
+    private static readonly HashSet<string> Written = new(StringComparer.Ordinal)
+    {
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "frequency_penalty", "presence_penalty",
+        "max_tokens", "max_completion_tokens", "seed", "stop", "response_format", "tools", "tool_choice", "user", "n",
+        "metadata", "prompt",
+    };
+
     // The body goes to a JSON parser, not into HTML: no need to escape non-ASCII text (which would double CJK bodies).
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -284,6 +302,24 @@ public static class OpenAiWire
             }
 
             json.WriteEndArray();
+        }
+
+        var extra = options.AdditionalProperties;
+        if (extra?.TryGetValue(UserProperty, out var user) == true && user is string { Length: > 0 } id)
+        {
+            json.WriteString("user", id);
+        }
+
+        if (extra?.TryGetValue(PassThroughProperty, out var passThrough) == true && passThrough is IReadOnlyDictionary<string, JsonElement> fields)
+        {
+            foreach (var (name, value) in fields)
+            {
+                if (!Written.Contains(name))
+                {
+                    json.WritePropertyName(name);
+                    value.WriteTo(json);
+                }
+            }
         }
 
         // OpenAI and vLLM refuse tool_choice without tools.

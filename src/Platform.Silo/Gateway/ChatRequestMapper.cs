@@ -68,7 +68,18 @@ public static class ChatRequestMapper
         if (options.MaxOutputTokens is not null)
         {
             // Forwarded under the name the caller used: servers differ in which one they know.
-            options.AdditionalProperties = new() { [OpenAiWire.MaxTokensFieldProperty] = request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens" };
+            (options.AdditionalProperties ??= [])[OpenAiWire.MaxTokensFieldProperty] = request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
+        }
+
+        if (!string.IsNullOrEmpty(request.User))
+        {
+            (options.AdditionalProperties ??= [])[OpenAiWire.UserProperty] = request.User;
+        }
+
+        if (request.Other is { Count: > 0 } other)
+        {
+            // Parameters the gateway does not interpret (parallel_tool_calls, reasoning_effort, logprobs, ...) go upstream as sent.
+            (options.AdditionalProperties ??= [])[OpenAiWire.PassThroughProperty] = (IReadOnlyDictionary<string, JsonElement>)other;
         }
 
         return new GatewayRequest(

@@ -224,7 +224,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
             ,"temperature":0.25,"top_p":0.5,"max_tokens":77,"stop":["END"],"user":"u-1",
             "response_format":{"type":"json_object"},
             "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
-            "tool_choice":"auto"
+            "tool_choice":"auto","parallel_tool_calls":false,"reasoning_effort":"low","logit_bias":{"50256":-100}
             """;
         using var client = Client();
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("params", extra: extra)));
@@ -241,6 +241,10 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal("get_weather", root.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString());
         Assert.Equal("auto", root.GetProperty("tool_choice").GetString());
         Assert.Equal("system", root.GetProperty("messages")[0].GetProperty("role").GetString());
+        Assert.Equal("u-1", root.GetProperty("user").GetString());
+        Assert.False(root.GetProperty("parallel_tool_calls").GetBoolean());
+        Assert.Equal("low", root.GetProperty("reasoning_effort").GetString());
+        Assert.Equal(-100, root.GetProperty("logit_bias").GetProperty("50256").GetInt32());
     }
 
     [Theory]

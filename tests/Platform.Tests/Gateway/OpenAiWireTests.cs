@@ -312,4 +312,32 @@ public sealed class OpenAiWireTests
         Assert.False(tools.Fits(100));
         Assert.True(tools.Tokens > 150);
     }
+
+    [Fact]
+    public void WriteRequest_PassesUninterpretedFieldsThrough_ButNeverOverridesItsOwn()
+    {
+        using var fields = JsonDocument.Parse("""{"reasoning_effort":"high","logprobs":true,"model":"evil","stream":true,"messages":[]}""");
+        var passThrough = fields.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
+        var options = new ChatOptions
+        {
+            AdditionalProperties = new()
+            {
+                [OpenAiWire.PassThroughProperty] = (IReadOnlyDictionary<string, JsonElement>)passThrough,
+                [OpenAiWire.UserProperty] = "end-user-7",
+            },
+        };
+
+        var buffer = new ArrayBufferWriter<byte>();
+        OpenAiWire.WriteRequest(buffer, "upstream-model", [new ChatMessage(ChatRole.User, "hi")], options, stream: false);
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        var root = document.RootElement;
+
+        Assert.Equal("high", root.GetProperty("reasoning_effort").GetString());
+        Assert.True(root.GetProperty("logprobs").GetBoolean());
+        Assert.Equal("end-user-7", root.GetProperty("user").GetString());
+        Assert.Equal(1, root.EnumerateObject().Count(p => p.Name == "model"));
+        Assert.Equal("upstream-model", root.GetProperty("model").GetString());
+        Assert.False(root.TryGetProperty("stream", out _));
+        Assert.Equal(1, root.GetProperty("messages").GetArrayLength());
+    }
 }
