@@ -72,7 +72,12 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                     LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
                     if (retry < route.Route.MaxRetries)
                     {
-                        await Task.Delay(Backoff(route.Route, retry), cancellationToken).ConfigureAwait(false);
+                        if (!RetryDelay(route, retry, ex, out var delay))
+                        {
+                            break;
+                        }
+
+                        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -126,7 +131,12 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
 
                 if (retry < route.Route.MaxRetries)
                 {
-                    await Task.Delay(Backoff(route.Route, retry), cancellationToken).ConfigureAwait(false);
+                    if (!RetryDelay(route, retry, last, out var delay))
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -218,6 +228,50 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         SimulatedProviderException => "simulated failure",
         _ => ex.GetType().Name,
     };
+
+    /// <summary>The longest <c>Retry-After</c> the gateway waits out on a route before trying the next one instead.</summary>
+    public static readonly TimeSpan MaxHonouredRetryAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long to wait before retrying a route: the jittered backoff, or longer if the provider said so
+    /// (<c>retry-after-ms</c>, <c>retry-after</c>). False when the provider asks for more than
+    /// <see cref="MaxHonouredRetryAfter"/> or than the route's timeout: the next route is tried at once.
+    /// </summary>
+    private static bool RetryDelay(ResolvedRoute route, int retry, Exception? failure, out TimeSpan delay)
+    {
+        delay = Backoff(route.Route, retry);
+        if (failure is not ClientResultException { Status: 429 or 503 } e || e.GetRawResponse() is not { } response)
+        {
+            return true;
+        }
+
+        TimeSpan? asked = null;
+        if (response.Headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var millis) && millis >= 0)
+        {
+            asked = TimeSpan.FromMilliseconds(millis);
+        }
+        else if (response.Headers.TryGetValue("retry-after", out var after))
+        {
+            asked = double.TryParse(after, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+                ? TimeSpan.FromSeconds(seconds)
+                : DateTimeOffset.TryParse(after, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+                    ? at - DateTimeOffset.UtcNow
+                    : null;
+        }
+
+        if (asked is not { } wait)
+        {
+            return true;
+        }
+
+        if (wait > MaxHonouredRetryAfter || wait > route.Timeout)
+        {
+            return false;
+        }
+
+        delay = wait > delay ? wait : delay;
+        return true;
+    }
 
     private static TimeSpan Backoff(ModelRoute route, int retry) =>
         TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * route.RetryBaseDelayMilliseconds * (1 << Math.Min(retry, 10)));

@@ -397,6 +397,21 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task ARouteAskingToWaitMinutes_IsNotRetried_TheFallbackServesAtOnce()
+    {
+        var before = fixture.Upstream.Calls.GetValueOrDefault("limited");
+        using var client = Client();
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("limited")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok", response.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
+        Assert.Equal("2", response.Headers.GetValues("x-platform-attempts").Single());
+        Assert.Equal(before + 1, fixture.Upstream.Calls["limited"]);
+    }
+
+    [Fact]
     public async Task Models_ListsTheCatalogRoutes()
     {
         using var client = Client();

@@ -61,6 +61,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("small-window", "openai", "small-window", window: 60, fallback: "wide-window");
         Route("wide-window", "openai", "wide-window", window: 100_000);
         Route("small-only", "openai", "small-only", window: 60);
+        Route("limited", "openai", "limited", retries: 2, fallback: "ok");
         Route("stream-refusal", "openai", "stream-refusal", retries: 2);
         Route("rejecting", "openai", "reject-400");
         Route("misconfigured", "openai", "unauthorized-401");
