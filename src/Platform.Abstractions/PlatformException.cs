@@ -15,6 +15,9 @@ public enum ErrorKind
 
     /// <summary>An upstream model provider did not answer in time (504).</summary>
     GatewayTimeout = 5,
+
+    /// <summary>Every upstream route is rate-limited (429); <see cref="PlatformException.RetryAfterSeconds"/> says when to come back.</summary>
+    RateLimited = 6,
 }
 
 /// <summary>A domain refusal with a message meant for the caller; never carries secrets.</summary>
@@ -39,6 +42,10 @@ public sealed class PlatformException : Exception
     /// <summary>A machine-readable code (OpenAI's <c>error.code</c>), when more specific than the kind.</summary>
     [Id(2)]
     public string? Code { get; private set; }
+
+    /// <summary>Seconds the caller should wait before retrying (sent as <c>Retry-After</c>), when known.</summary>
+    [Id(3)]
+    public int? RetryAfterSeconds { get; init; }
 
     public static PlatformException NotFound(string what) => new(ErrorKind.NotFound, $"{what} was not found.");
 }

@@ -23,21 +23,25 @@ public static class OpenAiWire
     public const string MaxTokensFieldProperty = "platform.max_tokens_field";
 
     /// <summary>
-    /// <see cref="ChatOptions.AdditionalProperties"/> key of the request fields the gateway does not interpret
-    /// (<c>parallel_tool_calls</c>, <c>reasoning_effort</c>, <c>logprobs</c>, <c>service_tier</c>, ...), an
-    /// <see cref="IReadOnlyDictionary{TKey, TValue}"/> of name to <see cref="JsonElement"/>: forwarded as sent.
+    /// <see cref="ChatOptions.AdditionalProperties"/> key of the request fields in <see cref="PassThroughFields"/> the
+    /// caller sent, an <see cref="IReadOnlyDictionary{TKey, TValue}"/> of name to <see cref="JsonElement"/>: forwarded as sent.
     /// </summary>
     public const string PassThroughProperty = "platform.pass_through";
 
-    /// <summary><see cref="ChatOptions.AdditionalProperties"/> key of the caller's <c>user</c>, forwarded for the provider's abuse monitoring.</summary>
+    /// <summary><see cref="ChatOptions.AdditionalProperties"/> key of the <c>user</c> to forward for the provider's abuse monitoring.</summary>
     public const string UserProperty = "platform.user";
 
-    // Written by the gateway itself: a pass-through field of the same name is never written twice.
-    private static readonly HashSet<string> Written = new(StringComparer.Ordinal)
+    /// <summary>
+    /// OpenAI request fields the gateway forwards without interpreting them (exact, lower-case names). Others are
+    /// dropped: fields the gateway owns must not be smuggled past validation under another spelling (servers
+    /// such as Ollama match JSON names without regard to case), and fields that change what a request costs
+    /// or where its data is kept (<c>service_tier</c>, <c>store</c>, <c>audio</c>, <c>prediction</c>,
+    /// <c>web_search_options</c>) would make the platform's cost accounting wrong.
+    /// </summary>
+    public static readonly IReadOnlySet<string> PassThroughFields = new HashSet<string>(StringComparer.Ordinal)
     {
-        "model", "messages", "stream", "stream_options", "temperature", "top_p", "frequency_penalty", "presence_penalty",
-        "max_tokens", "max_completion_tokens", "seed", "stop", "response_format", "tools", "tool_choice", "user", "n",
-        "metadata", "prompt",
+        "parallel_tool_calls", "reasoning_effort", "logprobs", "top_logprobs", "logit_bias", "verbosity",
+        "safety_identifier", "prompt_cache_key",
     };
 
     // The body goes to a JSON parser, not into HTML: no need to escape non-ASCII text (which would double CJK bodies).
@@ -314,7 +318,7 @@ public static class OpenAiWire
         {
             foreach (var (name, value) in fields)
             {
-                if (!Written.Contains(name))
+                if (PassThroughFields.Contains(name))
                 {
                     json.WritePropertyName(name);
                     value.WriteTo(json);

@@ -30,15 +30,13 @@ public static class TokenCounter
     /// <summary>
     /// Whether a prompt fits a context window. Cheap for the usual case: a byte-level BPE token covers at least
     /// one UTF-8 byte, so a prompt with fewer bytes (plus framing) than the window fits without tokenizing.
-    /// Only prompts near or above the window are counted, text, tool arguments and tool results included.
+    /// Longer prompts are tokenized only until they pass the window. Text, tool arguments and tool results
+    /// count; tool schemas and images do not (a provider's own refusal covers what this misses).
     /// </summary>
     public sealed class PromptSize(IReadOnlyList<ChatMessage> messages)
     {
-        private long? _bound;
-        private long? _tokens;
-
-        /// <summary>The prompt's tokens: counted on first use.</summary>
-        public long Tokens => _tokens ??= Measure(messages, static text => Count(text));
+        private long? _bytes;
+        private readonly Dictionary<int, bool> _fits = [];
 
         public bool Fits(int? contextWindow)
         {
@@ -47,29 +45,89 @@ public static class TokenCounter
                 return true;
             }
 
-            _bound ??= Measure(messages, static text => System.Text.Encoding.UTF8.GetByteCount(text));
-            return _bound <= window || Tokens <= window;
+            _bytes ??= Measure(messages, static text => System.Text.Encoding.UTF8.GetByteCount(text));
+            if (_bytes <= window)
+            {
+                return true;
+            }
+
+            if (!_fits.TryGetValue(window, out var fits))
+            {
+                fits = _fits[window] = CountsAtMost(window);
+            }
+
+            return fits;
+        }
+
+        private bool CountsAtMost(int window)
+        {
+            long budget = window - 3;
+            foreach (var text in Texts(messages))
+            {
+                budget -= PerMessageOverhead;
+                if (budget < 0)
+                {
+                    return false;
+                }
+
+                if (text.Length == 0)
+                {
+                    continue;
+                }
+
+                // Stops after budget + 1 tokens: a 4 MB prompt against a 128k window costs 128k tokens of work, not 4 MB.
+                Encoding.Value.GetIndexByTokenCount(text, (int)Math.Min(budget + 1, int.MaxValue), out _, out var counted);
+                budget -= counted;
+                if (budget < 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private static long Measure(IReadOnlyList<ChatMessage> messages, Func<string, int> size)
         {
             long total = 3;
-            foreach (var message in messages)
+            foreach (var text in Texts(messages))
             {
-                total += PerMessageOverhead;
-                foreach (var content in message.Contents)
-                {
-                    total += content switch
-                    {
-                        TextContent text => size(text.Text),
-                        FunctionCallContent call => size(call.Name) + size(Platform.Providers.OpenAi.OpenAiWire.ArgumentsJson(call)),
-                        FunctionResultContent result => size(result.Result as string ?? result.Result?.ToString() ?? ""),
-                        _ => 0,
-                    };
-                }
+                total += PerMessageOverhead + size(text);
             }
 
             return total;
+        }
+
+        /// <summary>One string per message: its text, tool-call names and arguments, and tool results.</summary>
+        private static IEnumerable<string> Texts(IReadOnlyList<ChatMessage> messages)
+        {
+            foreach (var message in messages)
+            {
+                if (message.Contents is [TextContent only])
+                {
+                    yield return only.Text;
+                    continue;
+                }
+
+                var builder = new System.Text.StringBuilder();
+                foreach (var content in message.Contents)
+                {
+                    switch (content)
+                    {
+                        case TextContent text:
+                            builder.Append(text.Text);
+                            break;
+                        case FunctionCallContent call:
+                            builder.Append(call.Name).Append(Platform.Providers.OpenAi.OpenAiWire.ArgumentsJson(call));
+                            break;
+                        case FunctionResultContent result:
+                            builder.Append(result.Result as string ?? result.Result?.ToString());
+                            break;
+                    }
+                }
+
+                yield return builder.ToString();
+            }
         }
     }
 }

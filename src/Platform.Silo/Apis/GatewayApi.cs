@@ -62,6 +62,12 @@ public static class GatewayApi
         var request = await ReadRequestAsync(context.Request, aborted);
         var clientModel = request.Model;
         var user = request.User ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString());
+        if (!string.IsNullOrEmpty(request.User))
+        {
+            // Forwarded for the provider's abuse monitoring, scoped to the tenant: two tenants' "user-1" are two people.
+            (request.Options.AdditionalProperties ??= [])[Providers.OpenAi.OpenAiWire.UserProperty] =
+                $"t{Fnv1a.Append(Fnv1a.Offset, caller.TenantId):x8}-{request.User}";
+        }
         var deployment = clientModel.Length > 0 ? await deployments.RouteAsync(caller.TenantId, clientModel, user) : null;
         if (deployment is null)
         {

@@ -62,6 +62,13 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 {
                     return (await call(route, timeout.Token).ConfigureAwait(false), new ServedBy(route, attempts, fallback));
                 }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsContextLength(ex))
+                {
+                    // Retrying cannot help; a fallback with a larger window can.
+                    last = ex;
+                    LogAttemptFailed(logger, route.Name, attempts, "context length exceeded");
+                    break;
+                }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsRetriable(ex, timeout))
                 {
                     throw Failure(primary, ex);
@@ -110,6 +117,13 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                     }
 
                     last = new InvalidDataException("The provider ended the stream without any update.");
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsContextLength(ex))
+                {
+                    // Retrying cannot help; a fallback with a larger window can.
+                    last = ex;
+                    LogAttemptFailed(logger, route.Name, attempts, "context length exceeded");
+                    break;
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsRetriable(ex, timeout))
                 {
@@ -173,7 +187,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         {
             throw new PlatformException(
                 ErrorKind.Invalid,
-                $"The messages are {prompt.Tokens} tokens; model route '{primary.Name}' and its fallbacks accept at most {window}. Shorten the messages.",
+                $"The messages are longer than {window} tokens, the largest context window of model route '{primary.Name}' and its fallbacks. Shorten the messages.",
                 "messages",
                 "context_length_exceeded");
         }
@@ -205,6 +219,15 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
 
     private static PlatformException Failure(ResolvedRoute primary, Exception? last) => last switch
     {
+        _ when last is not null && IsContextLength(last) =>
+            new PlatformException(ErrorKind.Invalid, $"The messages are longer than the context window of model route '{primary.Name}' and of its fallbacks.", "messages", "context_length_exceeded"),
+        ClientResultException { Status: 429 } e =>
+            new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, "rate_limit_exceeded")
+            {
+                RetryAfterSeconds = e.GetRawResponse() is { } r && RetryAfter(r) is { } s ? (int)Math.Ceiling(Math.Min(s, 3600)) : null,
+            },
+        ProviderStreamException { Status: 429 } =>
+            new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, "rate_limit_exceeded"),
         // 401/403/404 upstream are our credential or deployment, not the caller's request.
         ClientResultException { Status: 401 or 403 or 404 } e =>
             new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {e.Status}.", null, "upstream_error"),
@@ -245,32 +268,69 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             return true;
         }
 
-        TimeSpan? asked = null;
-        if (response.Headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var millis) && millis >= 0)
-        {
-            asked = TimeSpan.FromMilliseconds(millis);
-        }
-        else if (response.Headers.TryGetValue("retry-after", out var after))
-        {
-            asked = double.TryParse(after, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
-                ? TimeSpan.FromSeconds(seconds)
-                : DateTimeOffset.TryParse(after, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
-                    ? at - DateTimeOffset.UtcNow
-                    : null;
-        }
-
-        if (asked is not { } wait)
+        if (RetryAfter(response) is not { } seconds)
         {
             return true;
         }
 
-        if (wait > MaxHonouredRetryAfter || wait > route.Timeout)
+        // Compared as a number first: "1e12" or "Infinity" must not overflow a TimeSpan.
+        if (seconds > MaxHonouredRetryAfter.TotalSeconds || seconds > route.Timeout.TotalSeconds)
         {
             return false;
         }
 
+        var wait = TimeSpan.FromSeconds(seconds);
         delay = wait > delay ? wait : delay;
         return true;
+    }
+
+    /// <summary>The provider's <c>retry-after-ms</c> or <c>retry-after</c> (seconds or an HTTP date), in seconds; null if absent or unreadable.</summary>
+    private static double? RetryAfter(System.ClientModel.Primitives.PipelineResponse response)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        if (response.Headers.TryGetValue("retry-after-ms", out var ms)
+            && double.TryParse(ms, System.Globalization.NumberStyles.Float, invariant, out var millis) && double.IsFinite(millis))
+        {
+            return Math.Max(0, millis / 1000);
+        }
+
+        if (!response.Headers.TryGetValue("retry-after", out var after))
+        {
+            return null;
+        }
+
+        if (double.TryParse(after, System.Globalization.NumberStyles.Float, invariant, out var seconds))
+        {
+            return double.IsFinite(seconds) ? Math.Max(0, seconds) : double.MaxValue;
+        }
+
+        return DateTimeOffset.TryParse(after, invariant, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            ? Math.Max(0, (at - DateTimeOffset.UtcNow).TotalSeconds)
+            : null;
+    }
+
+    /// <summary>An upstream refusal because the prompt is longer than its context window: the next route may hold it.</summary>
+    private static bool IsContextLength(Exception ex)
+    {
+        if (ex is not ClientResultException { Status: 400 } e)
+        {
+            return false;
+        }
+
+        if (e.Message.Contains("context_length_exceeded", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        try
+        {
+            return e.GetRawResponse()?.Content.ToString().Contains("context_length_exceeded", StringComparison.Ordinal) == true;
+        }
+        catch (InvalidOperationException)
+        {
+            // An unbuffered (streaming) response whose body was not read.
+            return false;
+        }
     }
 
     private static TimeSpan Backoff(ModelRoute route, int retry) =>

@@ -71,12 +71,7 @@ public static class ChatRequestMapper
             (options.AdditionalProperties ??= [])[OpenAiWire.MaxTokensFieldProperty] = request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         }
 
-        if (!string.IsNullOrEmpty(request.User))
-        {
-            (options.AdditionalProperties ??= [])[OpenAiWire.UserProperty] = request.User;
-        }
-
-        if (request.Other is { Count: > 0 } other)
+        if (request.Other is { Count: > 0 } other && other.Keys.Any(OpenAiWire.PassThroughFields.Contains))
         {
             // Parameters the gateway does not interpret (parallel_tool_calls, reasoning_effort, logprobs, ...) go upstream as sent.
             (options.AdditionalProperties ??= [])[OpenAiWire.PassThroughProperty] = (IReadOnlyDictionary<string, JsonElement>)other;

@@ -73,6 +73,11 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
             LogUnhandled(logger, context.TraceIdentifier, exception);
         }
 
+        if (exception is PlatformException { RetryAfterSeconds: { } seconds })
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         await ErrorResponses.WriteAsync(context, status, message, code, field);
         return true;
     }
@@ -84,6 +89,7 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
         PlatformException { Kind: ErrorKind.Forbidden } e => (403, e.Message, e.Code ?? "forbidden", e.Field),
         PlatformException { Kind: ErrorKind.BadGateway } e => (502, e.Message, e.Code ?? "upstream_error", e.Field),
         PlatformException { Kind: ErrorKind.GatewayTimeout } e => (504, e.Message, e.Code ?? "upstream_timeout", e.Field),
+        PlatformException { Kind: ErrorKind.RateLimited } e => (429, e.Message, e.Code ?? "rate_limit_exceeded", e.Field),
         PlatformException e => (400, e.Message, e.Code ?? "invalid_request", e.Field),
         BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", "request_too_large", null),
         BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON for this endpoint: " + json.Message, "invalid_json", json.Path),

@@ -224,7 +224,8 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
             ,"temperature":0.25,"top_p":0.5,"max_tokens":77,"stop":["END"],"user":"u-1",
             "response_format":{"type":"json_object"},
             "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
-            "tool_choice":"auto","parallel_tool_calls":false,"reasoning_effort":"low","logit_bias":{"50256":-100}
+            "tool_choice":"auto","parallel_tool_calls":false,"reasoning_effort":"low","logit_bias":{"50256":-100},
+            "service_tier":"priority","Model":"someone-elses","N":5,"store":true
             """;
         using var client = Client();
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("params", extra: extra)));
@@ -241,7 +242,11 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal("get_weather", root.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString());
         Assert.Equal("auto", root.GetProperty("tool_choice").GetString());
         Assert.Equal("system", root.GetProperty("messages")[0].GetProperty("role").GetString());
-        Assert.Equal("u-1", root.GetProperty("user").GetString());
+        Assert.Matches("^t[0-9a-f]{8}-u-1$", root.GetProperty("user").GetString());
+        Assert.Equal(["model"], root.EnumerateObject().Select(p => p.Name).Where(n => n.Equals("model", StringComparison.OrdinalIgnoreCase)));
+        Assert.False(root.TryGetProperty("N", out _));
+        Assert.False(root.TryGetProperty("service_tier", out _));
+        Assert.False(root.TryGetProperty("store", out _));
         Assert.False(root.GetProperty("parallel_tool_calls").GetBoolean());
         Assert.Equal("low", root.GetProperty("reasoning_effort").GetString());
         Assert.Equal(-100, root.GetProperty("logit_bias").GetProperty("50256").GetInt32());
@@ -392,7 +397,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         var error = json.RootElement.GetProperty("error");
         Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
         Assert.Equal("messages", error.GetProperty("param").GetString());
-        Assert.Contains("at most 60", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("longer than 60 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, fixture.Upstream.TotalCalls);
     }
 
@@ -409,6 +414,48 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
         Assert.Equal("2", response.Headers.GetValues("x-platform-attempts").Single());
         Assert.Equal(before + 1, fixture.Upstream.Calls["limited"]);
+    }
+
+    [Theory]
+    [InlineData("limited-huge")]
+    [InlineData("short-context")]
+    public async Task RefusalsAFallbackCanFix_GoToTheFallbackWithoutRetrying(string model)
+    {
+        var upstream = model == "limited-huge" ? "limited-huge" : "context-400";
+        var before = fixture.Upstream.Calls.GetValueOrDefault(upstream);
+        using var client = Client();
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body(model)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok", response.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal(before + 1, fixture.Upstream.Calls[upstream]);
+    }
+
+    [Fact]
+    public async Task ARateLimitedRouteWithoutFallback_Is429WithRetryAfter()
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("limited-alone")));
+
+        Assert.Equal((HttpStatusCode)429, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(120), response.Headers.RetryAfter?.Delta);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("rate_limit_exceeded", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task AProviderRefusingTheContextLength_WithoutFallback_Is400ContextLengthExceeded()
+    {
+        var before = fixture.Upstream.Calls.GetValueOrDefault("context-400");
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("short-context-alone")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("context_length_exceeded", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("messages", json.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(before + 1, fixture.Upstream.Calls["context-400"]);
     }
 
     [Fact]

@@ -62,6 +62,10 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("wide-window", "openai", "wide-window", window: 100_000);
         Route("small-only", "openai", "small-only", window: 60);
         Route("limited", "openai", "limited", retries: 2, fallback: "ok");
+        Route("limited-huge", "openai", "limited-huge", retries: 2, fallback: "ok");
+        Route("limited-alone", "openai", "limited", retries: 2);
+        Route("short-context", "openai", "context-400", retries: 2, fallback: "ok");
+        Route("short-context-alone", "openai", "context-400", retries: 2);
         Route("stream-refusal", "openai", "stream-refusal", retries: 2);
         Route("rejecting", "openai", "reject-400");
         Route("misconfigured", "openai", "unauthorized-401");

@@ -14,7 +14,8 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <c>ok</c>, <c>no-usage</c> (streams without a usage chunk), <c>flaky-*</c> (429 first, then ok),
 /// <c>error-500</c>, <c>hang</c>, <c>garbage</c> (200 with a body that is not JSON), <c>cut-*</c> (stream breaks after two chunks),
 /// <c>tools</c> (answers with two tool calls; streamed, their arguments arrive in fragments),
-/// <c>limited</c> (always 429 with <c>retry-after: 120</c>),
+/// <c>limited</c> (always 429 with <c>retry-after: 120</c>; <c>limited-huge</c>: <c>1e12</c>),
+/// <c>context-400</c> (400 <c>context_length_exceeded</c>),
 /// <c>thinking</c> (streams reasoning chunks with no visible text every 300 ms for 1.8 s, then an answer),
 /// <c>stream-refusal</c> (a 200 stream whose first event is an <c>invalid_request_error</c> object).
 /// </summary>
@@ -101,9 +102,13 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync("<html>definitely not json");
                 return;
-            case "limited":
+            case "context-400":
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = "This model's maximum context length is 8192 tokens.", type = "invalid_request_error", code = "context_length_exceeded" } });
+                return;
+            case "limited" or "limited-huge":
                 context.Response.StatusCode = 429;
-                context.Response.Headers["retry-after"] = "120";
+                context.Response.Headers["retry-after"] = model == "limited" ? "120" : "1e12";
                 await context.Response.WriteAsJsonAsync(new { error = new { message = "quota exhausted for two minutes", type = "rate_limit_error" } });
                 return;
             case var m when m.StartsWith("flaky", StringComparison.Ordinal) && call == 1:

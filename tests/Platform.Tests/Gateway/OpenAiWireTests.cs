@@ -302,21 +302,24 @@ public sealed class OpenAiWireTests
         Assert.True(shortPrompt.Fits(100));
 
         // 300 CJK characters are 900 UTF-8 bytes: above a 500-token window by the byte bound, so they get counted.
-        var cjk = new Platform.Providers.Tokens.TokenCounter.PromptSize([new ChatMessage(ChatRole.User, new string('東', 300))]);
-        Assert.True(cjk.Tokens < 900);
-        Assert.Equal(cjk.Tokens <= 500, cjk.Fits(500));
+        var text = new string('東', 300);
+        var tokens = Platform.Providers.Tokens.TokenCounter.Count(text) + 6;
+        var cjk = new Platform.Providers.Tokens.TokenCounter.PromptSize([new ChatMessage(ChatRole.User, text)]);
+        Assert.True(tokens < 900);
+        Assert.True(cjk.Fits(tokens));
+        Assert.False(cjk.Fits(tokens - 1));
         Assert.False(cjk.Fits(5));
 
         var tools = new Platform.Providers.Tokens.TokenCounter.PromptSize(
             [new ChatMessage(ChatRole.Tool, [new FunctionResultContent("c", string.Join(' ', Enumerable.Repeat("result", 200)))])]);
         Assert.False(tools.Fits(100));
-        Assert.True(tools.Tokens > 150);
+        Assert.True(tools.Fits(300));
     }
 
     [Fact]
     public void WriteRequest_PassesUninterpretedFieldsThrough_ButNeverOverridesItsOwn()
     {
-        using var fields = JsonDocument.Parse("""{"reasoning_effort":"high","logprobs":true,"model":"evil","stream":true,"messages":[]}""");
+        using var fields = JsonDocument.Parse("""{"reasoning_effort":"high","logprobs":true,"model":"evil","Model":"evil","stream":true,"messages":[],"service_tier":"priority","store":true}""");
         var passThrough = fields.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
         var options = new ChatOptions
         {
@@ -339,5 +342,8 @@ public sealed class OpenAiWireTests
         Assert.Equal("upstream-model", root.GetProperty("model").GetString());
         Assert.False(root.TryGetProperty("stream", out _));
         Assert.Equal(1, root.GetProperty("messages").GetArrayLength());
+        Assert.False(root.TryGetProperty("Model", out _));
+        Assert.False(root.TryGetProperty("service_tier", out _));
+        Assert.False(root.TryGetProperty("store", out _));
     }
 }
