@@ -18,6 +18,14 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     private static string Body(string model, bool stream = false, string extra = "") =>
         $$"""{"model":"{{model}}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"stream":{{(stream ? "true" : "false")}}{{extra}}}""";
 
+    private static string Header(HttpResponseMessage response, string name) => response.Headers.GetValues(name).Single();
+
+    private static async Task<JsonElement> ErrorOf(HttpResponseMessage response)
+    {
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("error").Clone();
+    }
+
     private static List<JsonElement> Events(string sse, out bool done)
     {
         var events = new List<JsonElement>();
@@ -110,7 +118,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("flaky")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("2", response.Headers.GetValues("x-platform-attempts").Single());
+        Assert.Equal("2", Header(response, "x-platform-attempts"));
         Assert.Equal(2, fixture.Upstream.Calls[fixture.FlakyUpstream]);
     }
 
@@ -122,8 +130,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("broken")));
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("upstream_error", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("upstream_error", (await ErrorOf(response)).GetProperty("code").GetString());
         Assert.Equal(3, fixture.Upstream.Calls["error-500"] - before);
     }
 
@@ -134,8 +141,8 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("broken-with-fallback")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("sim-small", response.Headers.GetValues("x-platform-route").Single());
-        Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
+        Assert.Equal("sim-small", Header(response, "x-platform-route"));
+        Assert.Equal("true", Header(response, "x-platform-fallback"));
     }
 
     [Fact]
@@ -146,7 +153,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         var events = Events(await response.Content.ReadAsStringAsync(), out var done);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("sim-small", response.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal("sim-small", Header(response, "x-platform-route"));
         Assert.True(done);
         Assert.True(events.Count > 2);
     }
@@ -158,8 +165,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("hang")));
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("upstream_timeout", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("upstream_timeout", (await ErrorOf(response)).GetProperty("code").GetString());
     }
 
     [Fact]
@@ -359,8 +365,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("stream-refusal", stream: true)));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("upstream_rejected", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("upstream_rejected", (await ErrorOf(response)).GetProperty("code").GetString());
         Assert.Equal(before + 1, fixture.Upstream.Calls["stream-refusal"]);
     }
 
@@ -376,12 +381,12 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(LongBody("small-window")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("wide-window", response.Headers.GetValues("x-platform-route").Single());
-        Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
+        Assert.Equal("wide-window", Header(response, "x-platform-route"));
+        Assert.Equal("true", Header(response, "x-platform-fallback"));
         Assert.Equal(small, fixture.Upstream.Calls.GetValueOrDefault("small-window"));
 
         using var shortPrompt = await client.PostAsync("/v1/chat/completions", Json(Body("small-window")));
-        Assert.Equal("small-window", shortPrompt.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal("small-window", Header(shortPrompt, "x-platform-route"));
     }
 
     [Fact]
@@ -393,8 +398,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(LongBody("small-only")));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var error = json.RootElement.GetProperty("error");
+        var error = await ErrorOf(response);
         Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
         Assert.Equal("messages", error.GetProperty("param").GetString());
         Assert.Contains("longer than 60 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
@@ -410,9 +414,9 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("limited")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("ok", response.Headers.GetValues("x-platform-route").Single());
-        Assert.Equal("true", response.Headers.GetValues("x-platform-fallback").Single());
-        Assert.Equal("2", response.Headers.GetValues("x-platform-attempts").Single());
+        Assert.Equal("ok", Header(response, "x-platform-route"));
+        Assert.Equal("true", Header(response, "x-platform-fallback"));
+        Assert.Equal("2", Header(response, "x-platform-attempts"));
         Assert.Equal(before + 1, fixture.Upstream.Calls["limited"]);
     }
 
@@ -428,7 +432,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body(model)));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("ok", response.Headers.GetValues("x-platform-route").Single());
+        Assert.Equal("ok", Header(response, "x-platform-route"));
         Assert.Equal(before + 1, fixture.Upstream.Calls[upstream]);
     }
 
@@ -440,8 +444,7 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
 
         Assert.Equal((HttpStatusCode)429, response.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(120), response.Headers.RetryAfter?.Delta);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("rate_limit_exceeded", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("rate_limit_exceeded", (await ErrorOf(response)).GetProperty("code").GetString());
     }
 
     [Fact]
@@ -452,9 +455,9 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("short-context-alone")));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("context_length_exceeded", json.RootElement.GetProperty("error").GetProperty("code").GetString());
-        Assert.Equal("messages", json.RootElement.GetProperty("error").GetProperty("param").GetString());
+        var error = await ErrorOf(response);
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("messages", error.GetProperty("param").GetString());
         Assert.Equal(before + 1, fixture.Upstream.Calls["context-400"]);
     }
 
