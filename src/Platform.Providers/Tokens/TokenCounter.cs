@@ -36,7 +36,7 @@ public static class TokenCounter
     public sealed class PromptSize(IReadOnlyList<ChatMessage> messages)
     {
         private long? _bytes;
-        private readonly Dictionary<int, bool> _fits = [];
+        private (int Window, bool Fits)? _counted;
 
         public bool Fits(int? contextWindow)
         {
@@ -51,12 +51,13 @@ public static class TokenCounter
                 return true;
             }
 
-            if (!_fits.TryGetValue(window, out var fits))
+            // Fallbacks usually share a window: count once per distinct window in a row.
+            if (_counted is not { } counted || counted.Window != window)
             {
-                fits = _fits[window] = CountsAtMost(window);
+                _counted = counted = (window, CountsAtMost(window));
             }
 
-            return fits;
+            return counted.Fits;
         }
 
         private bool CountsAtMost(int window)

@@ -62,31 +62,17 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 {
                     return (await call(route, timeout.Token).ConfigureAwait(false), new ServedBy(route, attempts, fallback));
                 }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsContextLength(ex))
-                {
-                    // Retrying cannot help; a fallback with a larger window can.
-                    last = ex;
-                    LogAttemptFailed(logger, route.Name, attempts, "context length exceeded");
-                    break;
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsRetriable(ex, timeout))
-                {
-                    throw Failure(primary, ex);
-                }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
-                    last = ex;
-                    LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
-                    if (retry < route.Route.MaxRetries)
-                    {
-                        if (!RetryDelay(route, retry, ex, out var delay))
-                        {
-                            break;
-                        }
-
-                        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                    }
+                    last = AttemptFailed(primary, route, attempts, ex, timeout);
                 }
+
+                if (!RetryDelay(route, retry, last, out var delay))
+                {
+                    break;
+                }
+
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -118,21 +104,9 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
 
                     last = new InvalidDataException("The provider ended the stream without any update.");
                 }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsContextLength(ex))
-                {
-                    // Retrying cannot help; a fallback with a larger window can.
-                    last = ex;
-                    LogAttemptFailed(logger, route.Name, attempts, "context length exceeded");
-                    break;
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsRetriable(ex, timeout))
-                {
-                    throw Failure(primary, ex);
-                }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
-                    last = ex;
-                    LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
+                    last = AttemptFailed(primary, route, attempts, ex, timeout);
                 }
                 finally
                 {
@@ -143,15 +117,12 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                     }
                 }
 
-                if (retry < route.Route.MaxRetries)
+                if (!RetryDelay(route, retry, last, out var delay))
                 {
-                    if (!RetryDelay(route, retry, last, out var delay))
-                    {
-                        break;
-                    }
-
-                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    break;
                 }
+
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -206,38 +177,47 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     }
 
     /// <summary>
-    /// Upstream 4xx other than 408/429 is the caller's problem and is not retried; everything else
-    /// (429, 5xx, network errors, timeouts, bodies the SDK cannot parse) is.
+    /// Logs a failed attempt and returns it as the latest failure, or throws the caller's answer when no other
+    /// attempt can help: upstream 4xx other than 408/429 is the caller's problem. Everything else (429, 5xx,
+    /// network errors, timeouts, bodies that cannot be parsed) is retried, and a context-length refusal moves
+    /// on to the next route (see <see cref="RetryDelay"/>).
     /// </summary>
-    private static bool IsRetriable(Exception ex, CancellationTokenSource timeout) => ex switch
+    private Exception AttemptFailed(ResolvedRoute primary, ResolvedRoute route, int attempts, Exception ex, CancellationTokenSource timeout)
     {
-        ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } => false,
-        ProviderStreamException { Status: >= 400 and < 500 and not 408 and not 429 } => false,
-        OperationCanceledException => timeout.IsCancellationRequested,
-        _ => true,
+        var retriable = UpstreamStatus(ex) is not (>= 400 and < 500 and not 408 and not 429)
+            && (ex is not OperationCanceledException || timeout.IsCancellationRequested);
+        if (!retriable && !IsContextLength(ex))
+        {
+            throw Failure(primary, ex);
+        }
+
+        LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
+        return ex;
+    }
+
+    /// <summary>The HTTP status a provider failure stands for: a non-success response, or an error object inside a stream.</summary>
+    private static int? UpstreamStatus(Exception? ex) => ex switch
+    {
+        ClientResultException e => e.Status,
+        ProviderStreamException e => e.Status,
+        _ => null,
     };
 
-    private static PlatformException Failure(ResolvedRoute primary, Exception? last) => last switch
+    private static PlatformException Failure(ResolvedRoute primary, Exception? last) => UpstreamStatus(last) switch
     {
         _ when last is not null && IsContextLength(last) =>
             new PlatformException(ErrorKind.Invalid, $"The messages are longer than the context window of model route '{primary.Name}' and of its fallbacks.", "messages", "context_length_exceeded"),
-        ClientResultException { Status: 429 } e =>
-            new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, "rate_limit_exceeded")
-            {
-                RetryAfterSeconds = e.GetRawResponse() is { } r && RetryAfter(r) is { } s ? (int)Math.Ceiling(Math.Min(s, 3600)) : null,
-            },
-        ProviderStreamException { Status: 429 } =>
-            new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, "rate_limit_exceeded"),
+        429 => new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, "rate_limit_exceeded")
+        {
+            RetryAfterSeconds = last is ClientResultException { } e && e.GetRawResponse() is { } r && RetryAfter(r) is { } s ? (int)Math.Ceiling(Math.Min(s, 3600)) : null,
+        },
+
         // 401/403/404 upstream are our credential or deployment, not the caller's request.
-        ClientResultException { Status: 401 or 403 or 404 } e =>
-            new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {e.Status}.", null, "upstream_error"),
-        ClientResultException { Status: >= 400 and < 500 and not 408 and not 429 } e =>
-            new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({e.Status}).", null, "upstream_rejected"),
-        ProviderStreamException { Status: 401 or 403 or 404 } e =>
-            new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {e.Status}.", null, "upstream_error"),
-        ProviderStreamException { Status: >= 400 and < 500 and not 408 and not 429 } e =>
-            new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({e.Status}).", null, "upstream_rejected"),
-        OperationCanceledException =>
+        (401 or 403 or 404) and var status =>
+            new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' is misconfigured: the provider answered {status}.", null, "upstream_error"),
+        >= 400 and < 500 and not 408 and var status =>
+            new PlatformException(ErrorKind.Invalid, $"The model provider rejected the request ({status}).", null, "upstream_rejected"),
+        _ when last is OperationCanceledException =>
             new PlatformException(ErrorKind.GatewayTimeout, $"Model route '{primary.Name}' (and its fallbacks) did not answer in time.", null, "upstream_timeout"),
         _ => new PlatformException(ErrorKind.BadGateway, $"Model route '{primary.Name}' (and its fallbacks) failed: {Describe(last)}.", null, "upstream_error"),
     };
@@ -246,6 +226,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     {
         null => "no attempt was made",
         OperationCanceledException when timeout?.IsCancellationRequested ?? true => "timeout",
+        _ when IsContextLength(ex) => "context length exceeded",
         ClientResultException c => $"status {c.Status}",
         ProviderStreamException p => $"error {p.Status} in the stream",
         SimulatedProviderException => "simulated failure",
@@ -257,12 +238,18 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
 
     /// <summary>
     /// How long to wait before retrying a route: the jittered backoff, or longer if the provider said so
-    /// (<c>retry-after-ms</c>, <c>retry-after</c>). False when the provider asks for more than
-    /// <see cref="MaxHonouredRetryAfter"/> or than the route's timeout: the next route is tried at once.
+    /// (<c>retry-after-ms</c>, <c>retry-after</c>). False when the route is done: out of retries, refused for
+    /// context length, or asked to wait more than <see cref="MaxHonouredRetryAfter"/> or the route's timeout.
     /// </summary>
     private static bool RetryDelay(ResolvedRoute route, int retry, Exception? failure, out TimeSpan delay)
     {
         delay = Backoff(route.Route, retry);
+        if (retry >= route.Route.MaxRetries || (failure is not null && IsContextLength(failure)))
+        {
+            // Out of retries, or one that cannot help: a fallback with a larger window can.
+            return false;
+        }
+
         if (failure is not ClientResultException { Status: 429 or 503 } e || e.GetRawResponse() is not { } response)
         {
             return true;
