@@ -38,7 +38,7 @@ public static class PromptFiles
         }
         catch (YamlException ex)
         {
-            throw Invalid(path, $"line {ex.Start.Line}, column {ex.Start.Column}: {(ex.InnerException ?? ex).Message}");
+            throw Invalid(path, $"line {ex.Start.Line}, column {ex.Start.Column}: {Describe(ex)}");
         }
 
         var name = model.Name ?? System.IO.Path.GetFileNameWithoutExtension(path);
@@ -79,6 +79,22 @@ public static class PromptFiles
         return new PromptFile(path, name, model.Message ?? $"from {path}", content);
     }
 
+    /// <summary>The parser's complaint in the file's terms: YamlDotNet's mapping errors name .NET types, which mean nothing to an author.</summary>
+    private static string Describe(YamlException ex)
+    {
+        var message = (ex.InnerException ?? ex).Message;
+        if (System.Text.RegularExpressions.Regex.Match(message, "^Property '(?<name>[^']*)' not found") is { Success: true } unknown)
+        {
+            return $"'{unknown.Groups["name"].Value}' is not a field of a prompt file";
+        }
+
+        return message.Contains("System.", StringComparison.Ordinal) || message.Contains("Platform.", StringComparison.Ordinal)
+            || message.Contains("type '", StringComparison.Ordinal)
+            ? "this value does not fit a prompt file (name, message, messages: [{role, template}], "
+              + "variables: [{name, type, required, default, description}], parameters: {model, temperature, maxTokens, responseFormat})"
+            : message;
+    }
+
     /// <summary>Aliases can expand exponentially ("billion laughs"); prompt files have no use for them.</summary>
     private static void RejectAliases(string path, string yaml)
     {
@@ -101,7 +117,7 @@ public static class PromptFiles
         }
         catch (Exception ex) when (ex is ArgumentException or JsonException or NotSupportedException)
         {
-            throw Invalid(path, $"the default of variable '{v.Name}' cannot be used: {ex.Message}");
+            throw Invalid(path, $"the default of variable '{v.Name}' cannot be used: it is not a valid {v.Type ?? "string"} value");
         }
     }
 

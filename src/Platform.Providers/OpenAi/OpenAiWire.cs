@@ -32,6 +32,19 @@ public static class OpenAiWire
     public const string UserProperty = "platform.user";
 
     /// <summary>
+    /// <see cref="ChatOptions.AdditionalProperties"/> key of the tenant's prefix (<c>t&lt;hash&gt;-</c>) put in front of
+    /// <c>user</c> and every <see cref="TenantScopedFields"/> value, so that two tenants sharing a provider account
+    /// never share an end-user id or a prompt-cache key.
+    /// </summary>
+    public const string TenantScopeProperty = "platform.tenant_scope";
+
+    /// <summary>Pass-through fields that name a person or a cache: scoped to the tenant before they go upstream.</summary>
+    public static readonly IReadOnlySet<string> TenantScopedFields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "safety_identifier", "prompt_cache_key",
+    };
+
+    /// <summary>
     /// OpenAI request fields the gateway forwards without interpreting them (exact, lower-case names). Others are
     /// dropped: fields the gateway owns must not be smuggled past validation under another spelling (servers
     /// such as Ollama match JSON names without regard to case), and fields that change what a request costs
@@ -309,16 +322,25 @@ public static class OpenAiWire
         }
 
         var extra = options.AdditionalProperties;
+        var scope = extra?.TryGetValue(TenantScopeProperty, out var prefix) == true ? prefix as string : null;
         if (extra?.TryGetValue(UserProperty, out var user) == true && user is string { Length: > 0 } id)
         {
-            json.WriteString("user", id);
+            json.WriteString("user", scope + id);
         }
 
         if (extra?.TryGetValue(PassThroughProperty, out var passThrough) == true && passThrough is IReadOnlyDictionary<string, JsonElement> fields)
         {
             foreach (var (name, value) in fields)
             {
-                if (PassThroughFields.Contains(name))
+                if (TenantScopedFields.Contains(name))
+                {
+                    // A value that cannot be scoped is not sent at all (the gateway refuses non-strings before this).
+                    if (value.ValueKind == JsonValueKind.String)
+                    {
+                        json.WriteString(name, scope + value.GetString());
+                    }
+                }
+                else if (PassThroughFields.Contains(name))
                 {
                     json.WritePropertyName(name);
                     value.WriteTo(json);

@@ -65,8 +65,14 @@ public static class GatewayApi
         if (!string.IsNullOrEmpty(request.User))
         {
             // Forwarded for the provider's abuse monitoring, scoped to the tenant: two tenants' "user-1" are two people.
-            (request.Options.AdditionalProperties ??= [])[Providers.OpenAi.OpenAiWire.UserProperty] =
-                $"t{Fnv1a.Append(Fnv1a.Offset, caller.TenantId):x8}-{request.User}";
+            (request.Options.AdditionalProperties ??= [])[Providers.OpenAi.OpenAiWire.UserProperty] = request.User;
+        }
+
+        if (request.Options.AdditionalProperties is { } extra
+            && (extra.ContainsKey(Providers.OpenAi.OpenAiWire.UserProperty) || extra.ContainsKey(Providers.OpenAi.OpenAiWire.PassThroughProperty)))
+        {
+            // user, safety_identifier and prompt_cache_key go upstream scoped to the tenant.
+            extra[Providers.OpenAi.OpenAiWire.TenantScopeProperty] = $"t{Fnv1a.Append(Fnv1a.Offset, caller.TenantId):x8}-";
         }
         var deployment = clientModel.Length > 0 ? await deployments.RouteAsync(caller.TenantId, clientModel, user) : null;
         if (deployment is null)
@@ -84,10 +90,13 @@ public static class GatewayApi
         }
         catch (Exception ex) when (!aborted.IsCancellationRequested)
         {
-            // Every failure of an arm counts against it, whatever it is: a prompt that no longer renders,
-            // a route that vanished, an upstream refusal, a timeout.
-            var (status, _, _, _) = PlatformExceptionHandler.Classify(ex);
-            deployments.Publish(Event(caller, deployment, deployment.Release.ModelRoute, started, status, null, null, default));
+            // Only the release's own failures count against its arm; the caller's mistakes stay out of the windows.
+            var (status, _, code, _) = PlatformExceptionHandler.Classify(ex);
+            if (ReleaseFaults.IsReleaseFault(status, code, deployment.Release.Prompt is not null))
+            {
+                deployments.Publish(Event(caller, deployment, deployment.Release.ModelRoute, started, status, null, null, default));
+            }
+
             throw;
         }
 
@@ -219,7 +228,7 @@ public static class GatewayApi
     private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode, bool direct = true)
     {
         var route = (caller.AllowDirectModelAccess || !direct ? catalogs.Current.Find(model) : null)
-            ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{model}' does not exist or you do not have access to it.", "model", "model_not_found");
+            ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{model}' does not exist or you do not have access to it.", "model", ErrorCodes.ModelNotFound);
         return route.Route.Mode == mode
             ? route
             : throw new PlatformException(
@@ -364,23 +373,16 @@ public static class GatewayApi
         }
         catch (JsonException ex)
         {
-            throw new PlatformException(
-                ErrorKind.Invalid,
-                $"We could not parse the JSON body of your request: {ex.Message}",
-                ex.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null,
-                "invalid_json");
+            throw new PlatformException(ErrorKind.Invalid, JsonErrors.Describe(ex), JsonErrors.Field(ex), "invalid_json");
         }
         catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
         {
             throw new PlatformException(ErrorKind.Invalid, "The request body is not valid UTF-8.", null, "invalid_encoding");
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException)
         {
-            throw new PlatformException(ErrorKind.Invalid, "A field of the request has a value of the wrong type: " + ex.Message, null, "invalid_value");
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
-        {
-            throw new PlatformException(ErrorKind.Invalid, "A field of the request has an invalid value: " + ex.Message, null, "invalid_value");
+            // The mapper checks every field it reads; this is the net under it, and says nothing of our internals.
+            throw new PlatformException(ErrorKind.Invalid, "A field of the request has a value of the wrong kind.", null, "invalid_value");
         }
     }
 

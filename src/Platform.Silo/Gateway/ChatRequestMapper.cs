@@ -20,6 +20,9 @@ public sealed record GatewayRequest(
 /// </summary>
 public static class ChatRequestMapper
 {
+    /// <summary>Longest <c>user</c>, <c>safety_identifier</c> or <c>prompt_cache_key</c>.</summary>
+    public const int MaxIdentifierLength = 256;
+
     public static GatewayRequest Map(ChatCompletionRequest request)
     {
         // With a prompt, the model may come from the prompt version and the messages may all be the prompt's.
@@ -39,6 +42,11 @@ public static class ChatRequestMapper
         if (wire.Count == 0 && prompt is null)
         {
             throw Invalid("messages must be a non-empty array", "messages");
+        }
+
+        if (request.User is { Length: > MaxIdentifierLength })
+        {
+            throw Invalid($"user must be at most {MaxIdentifierLength} characters", "user");
         }
 
         if (request.N is { } n && n != 1)
@@ -73,6 +81,14 @@ public static class ChatRequestMapper
 
         if (request.Other is { Count: > 0 } other && other.Keys.Any(OpenAiWire.PassThroughFields.Contains))
         {
+            foreach (var field in OpenAiWire.TenantScopedFields)
+            {
+                if (other.TryGetValue(field, out var value) && (value.ValueKind != JsonValueKind.String || value.GetString()!.Length is 0 or > MaxIdentifierLength))
+                {
+                    throw Invalid($"{field} must be a string of 1 to {MaxIdentifierLength} characters", field);
+                }
+            }
+
             // Parameters the gateway does not interpret (parallel_tool_calls, reasoning_effort, logprobs, ...) go upstream as sent.
             (options.AdditionalProperties ??= [])[OpenAiWire.PassThroughProperty] = (IReadOnlyDictionary<string, JsonElement>)other;
         }
@@ -87,9 +103,14 @@ public static class ChatRequestMapper
             prompt);
     }
 
-    private static ChatMessage MapMessage(WireMessage message, int index)
+    private static ChatMessage MapMessage(WireMessage? message, int index)
     {
         var at = $"messages[{index}]";
+        if (message is null)
+        {
+            throw Invalid($"{at} must be an object with a role", at);
+        }
+
         var role = message.Role switch
         {
             "system" or "developer" => ChatRole.System,
@@ -125,7 +146,7 @@ public static class ChatRequestMapper
             for (var j = 0; j < calls.Count; j++)
             {
                 var call = calls[j];
-                if (string.IsNullOrEmpty(call.Id) || string.IsNullOrEmpty(call.Function?.Name))
+                if (call is null || string.IsNullOrEmpty(call.Id) || string.IsNullOrEmpty(call.Function?.Name))
                 {
                     throw Invalid($"{at}.tool_calls[{j}] needs an id and a function name", $"{at}.tool_calls[{j}]");
                 }
@@ -265,7 +286,7 @@ public static class ChatRequestMapper
         for (var i = 0; i < tools.Count; i++)
         {
             var tool = tools[i];
-            if (tool.Type != "function" || string.IsNullOrWhiteSpace(tool.Function?.Name))
+            if (tool is null || tool.Type != "function" || string.IsNullOrWhiteSpace(tool.Function?.Name))
             {
                 throw Invalid($"tools[{i}] must be a function with a name", $"tools[{i}]");
             }

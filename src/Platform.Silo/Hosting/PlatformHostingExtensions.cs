@@ -43,8 +43,7 @@ public static class PlatformHostingExtensions
         builder.Services.AddPlatformBootstrap();
         builder.Services.AddPlatformAuth();
         builder.Services.AddPlatformRequestPipeline();
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddPlatformOpenApi();
         builder.Services.AddPlatformHealthChecks();
         return builder;
     }
@@ -56,18 +55,18 @@ public static class PlatformHostingExtensions
         app.UseAuthorization();
         app.MapPlatformHealthChecks();
         app.MapOpenApi();
-        app.MapScalarApiReference("/api-reference");
+        app.MapScalarApiReference("/api-reference", o => o.AddPreferredSecuritySchemes(OpenApiConventions.BearerScheme));
         foreach (var asset in app.MapDashboardAssets("/dashboard"))
         {
             asset.RequireAuthorization(AuthExtensions.AdminPolicy);
         }
 
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
-        app.MapTenantsApi();
-        app.MapModelsApi();
-        app.MapPromptsApi();
-        app.MapDeploymentsApi();
-        app.MapGatewayApi();
+        app.MapTenantsApi().ProducesPlatformProblems();
+        app.MapModelsApi().ProducesPlatformProblems();
+        app.MapPromptsApi().ProducesPlatformProblems();
+        app.MapDeploymentsApi().ProducesPlatformProblems();
+        app.MapGatewayApi().ProducesOpenAiErrors();
         return app;
     }
 

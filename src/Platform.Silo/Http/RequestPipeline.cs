@@ -19,8 +19,15 @@ public static class RequestPipeline
     public static IServiceCollection AddPlatformRequestPipeline(this IServiceCollection services)
     {
         services.AddExceptionHandler<PlatformExceptionHandler>();
+
+        // Ahead of the framework's writer, so every error (routing, authentication, exceptions) takes our shapes.
+        services.AddSingleton<IProblemDetailsWriter, PlatformErrorWriter>();
+        services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o =>
         {
+            // A null where a request type has no null, or a missing required field, is the caller's 400, not our 500.
+            o.SerializerOptions.RespectNullableAnnotations = true;
+            o.SerializerOptions.RespectRequiredConstructorParameters = true;
             o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
@@ -55,6 +62,9 @@ public static class RequestPipeline
             return next(context);
         });
         app.UseExceptionHandler();
+
+        // Routing's 404 and 405 (and any other bodiless error) get a body in the path's error shape.
+        app.UseStatusCodePages();
         return app;
     }
 
@@ -92,16 +102,23 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
         PlatformException { Kind: ErrorKind.RateLimited } e => (429, e.Message, e.Code ?? "rate_limit_exceeded", e.Field),
         PlatformException e => (400, e.Message, e.Code ?? "invalid_request", e.Field),
         BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", "request_too_large", null),
-        BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON for this endpoint: " + json.Message, "invalid_json", json.Path),
+        BadHttpRequestException { InnerException: JsonException json } => (400, JsonErrors.Describe(json), "invalid_json", JsonErrors.Field(json)),
         BadHttpRequestException { InnerException: InvalidOperationException { InnerException: System.Text.DecoderFallbackException } } =>
             (400, "The request body is not valid UTF-8.", "invalid_encoding", null),
-        BadHttpRequestException e => (e.StatusCode, e.Message, "bad_request", null),
+        BadHttpRequestException e => Binding(e),
         Orleans.Storage.InconsistentStateException =>
             (409, "Someone else changed this object at the same time; read it again and retry.", "conflict", null),
         OrleansException or TimeoutException =>
             (503, "The cluster is recovering from a silo change; retry the request.", "cluster_unavailable", null),
         _ => (500, "The platform failed to handle this request. Quote the request id when reporting it.", "internal_error", null),
     };
+
+    private static (int, string, string, string?) Binding(BadHttpRequestException exception)
+    {
+        var (message, field) = JsonErrors.DescribeBinding(exception);
+        var status = exception.StatusCode is >= 400 and < 500 ? exception.StatusCode : 400;
+        return (status, message, status == 415 ? "unsupported_media_type" : "invalid_request", field);
+    }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed")]
     private static partial void LogUnhandled(ILogger logger, string requestId, Exception exception);

@@ -175,6 +175,76 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
     }
 
     [Fact]
+    public async Task CallersInvalidRequests_StayOutOfTheArmsWindows_WhileUpstreamFailuresCount()
+    {
+        var (op, client, tenant) = await TenantAsync();
+        using var owner = Host.ClientWithKey((await Host.CreateKeyAsync(tenant, "owner")).Secret);
+        using var version = await owner.PostAsJsonAsync("/api/v1/prompts/greeter/versions", new
+        {
+            messages = new[] { new { role = "system", template = "Greet {{ name }}." } },
+            variables = new[] { new { name = "name", type = "string", required = true } },
+        });
+        Assert.Equal(HttpStatusCode.Created, version.StatusCode);
+        using var created = await op.PostAsJsonAsync("/api/v1/deployments", new
+        {
+            name = "blame",
+            stable = new { modelRoute = "sim-small", prompt = "greeter", promptVersion = 1 },
+            policy = new { minSamplesPerArm = 100000 },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var canary = await op.PostAsJsonAsync("/api/v1/deployments/blame/canary", new
+        {
+            release = new { modelRoute = "sim-flaky", prompt = "greeter", promptVersion = 1 },
+            weight = 50,
+        });
+        Assert.Equal(HttpStatusCode.OK, canary.StatusCode);
+
+        // The caller's mistakes: a missing required variable, a variable of the wrong type, one the prompt does not declare.
+        var mistakes = new object[]
+        {
+            new { },
+            new { name = 42 },
+            new { name = "x", extra = "y" },
+        };
+        for (var i = 0; i < 30; i++)
+        {
+            using var refused = await client.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "blame",
+                user = $"user-{i}",
+                messages = new[] { new { role = "user", content = "hi" } },
+                prompt = new { name = "greeter", variables = mistakes[i % mistakes.Length] },
+            });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        // Valid traffic: the flaky canary's upstream failures are its own and count.
+        for (var i = 0; i < 40; i++)
+        {
+            using var served = await client.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "blame",
+                user = $"user-{i}",
+                messages = new[] { new { role = "user", content = $"question {i}" } },
+                prompt = new { name = "greeter", variables = new { name = "Ann" } },
+            });
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        JsonElement metrics;
+        do
+        {
+            metrics = (await JsonAsync(await op.GetAsync("/api/v1/deployments/blame"))).GetProperty("metrics");
+        }
+        while (metrics.GetProperty("stable").GetProperty("requests").GetInt64() + metrics.GetProperty("canary").GetProperty("requests").GetInt64() < 40
+            && DateTime.UtcNow < deadline);
+
+        Assert.Equal(40, metrics.GetProperty("stable").GetProperty("requests").GetInt64() + metrics.GetProperty("canary").GetProperty("requests").GetInt64());
+        Assert.Equal(0, metrics.GetProperty("stable").GetProperty("errors").GetInt64());
+        Assert.True(metrics.GetProperty("canary").GetProperty("errors").GetInt64() > 0);
+    }
+
+    [Fact]
     public async Task MetricsOverATimeRange_CountTheRequestsOfEachArmInIt()
     {
         var (op, client, _) = await TenantAsync();

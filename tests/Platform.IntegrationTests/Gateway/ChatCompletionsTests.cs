@@ -258,6 +258,34 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal(-100, root.GetProperty("logit_bias").GetProperty("50256").GetInt32());
     }
 
+    [Fact]
+    public async Task SafetyIdentifierAndPromptCacheKey_AreScopedToTheTenantLikeUser()
+    {
+        const string extra = ""","user":"u-1","safety_identifier":"person-7","prompt_cache_key":"cache-1" """;
+        var other = await fixture.Host.CreateTenantAsync();
+        var (_, otherKey) = await fixture.Host.CreateKeyAsync(other, "client");
+        var sent = new List<JsonElement>();
+        foreach (var key in new[] { TestEnvironment.DemoKey, otherKey })
+        {
+            using var client = fixture.Host.ClientWithKey(key);
+            using var response = await client.PostAsync("/v1/chat/completions", Json(Body("params", extra: extra)));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var body = JsonDocument.Parse(fixture.Upstream.LastBody["params"]);
+            sent.Add(body.RootElement.Clone());
+        }
+
+        foreach (var root in sent)
+        {
+            var prefix = root.GetProperty("user").GetString()![..^"u-1".Length];
+            Assert.Matches("^t[0-9a-f]{8}-$", prefix);
+            Assert.Equal(prefix + "person-7", root.GetProperty("safety_identifier").GetString());
+            Assert.Equal(prefix + "cache-1", root.GetProperty("prompt_cache_key").GetString());
+        }
+
+        Assert.NotEqual(sent[0].GetProperty("prompt_cache_key").GetString(), sent[1].GetProperty("prompt_cache_key").GetString());
+        Assert.NotEqual(sent[0].GetProperty("safety_identifier").GetString(), sent[1].GetProperty("safety_identifier").GetString());
+    }
+
     [Theory]
     [InlineData("tools")]
     [InlineData("azure-tools")]
@@ -501,6 +529,11 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"response_format":{"type":1}}""", 400, "response_format" },
         { """{"model":"ok","messages":[{"role":"user","content":[{"type":"image_url","image_url":"https://x/y.png"}]}]}""", 400, "messages[0].content[0]" },
         { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"tool_choice":{"function":"f"}}""", 400, "tool_choice" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"},null]}""", 400, "messages[1]" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"tools":[null]}""", 400, "tools[0]" },
+        { """{"model":"ok","messages":[{"role":"assistant","tool_calls":[null]}]}""", 400, "messages[0].tool_calls[0]" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"safety_identifier":{"id":1}}""", 400, "safety_identifier" },
+        { """{"model":"ok","messages":[{"role":"user","content":"hi"}],"prompt_cache_key":7}""", 400, "prompt_cache_key" },
     };
 
     [Theory]

@@ -103,7 +103,8 @@ public sealed class ManagementApiTests(PlatformFactory factory)
     [Theory]
     [InlineData("{\"id\":\"tunknownfield\",\"displayName\":\"x\",\"colour\":\"red\"}", "colour")]
     [InlineData("{\"id\":\"tmissing\"}", "displayName")]
-    [InlineData("{\"id\":42,\"displayName\":\"x\"}", "$.id")]
+    [InlineData("{\"id\":42,\"displayName\":\"x\"}", "\"detail\":\"id must be a string.\"")]
+    [InlineData("{\"id\":null,\"displayName\":\"x\"}", "\"field\":\"id\"")]
     [InlineData("{\"id\":\"tbroken\",", "JSON")]
     [InlineData("{\"id\":\"Bad Id\",\"displayName\":\"x\"}", "id")]
     public async Task CreateTenant_WithBadBody_Is400NamingTheProblem(string body, string mention)
