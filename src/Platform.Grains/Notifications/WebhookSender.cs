@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -12,6 +14,43 @@ namespace Platform.Notifications;
 public sealed class WebhookSender(HttpClient http)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// A sender whose connections are checked where it matters: at connect time, against the address actually
+    /// connected to, on every delivery. A host name that resolves (or later re-resolves) to a loopback, private or
+    /// link-local address is refused, unless <paramref name="allowPrivateNetworks"/>. No proxy (the check would
+    /// see the proxy), no redirects.
+    /// </summary>
+    public static WebhookSender Create(bool allowPrivateNetworks) =>
+        new(new HttpClient(CreateHandler(allowPrivateNetworks)) { Timeout = TimeSpan.FromSeconds(10) });
+
+    public static SocketsHttpHandler CreateHandler(bool allowPrivateNetworks) => new()
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var host = context.DnsEndPoint.Host;
+            var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            var allowed = allowPrivateNetworks ? addresses : Array.FindAll(addresses, a => !NetworkAddresses.IsPrivate(a));
+            if (allowed.Length == 0)
+            {
+                throw new HttpRequestException($"The webhook host '{host}' resolves only to loopback, private or link-local addresses.");
+            }
+
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
 
     public static string Sign(string secret, byte[] body) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
@@ -30,7 +69,7 @@ public sealed class WebhookSender(HttpClient http)
             using var response = await http.SendAsync(request, cancellationToken);
             return response.IsSuccessStatusCode;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or SocketException)
         {
             return false;
         }

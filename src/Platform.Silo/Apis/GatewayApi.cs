@@ -28,13 +28,15 @@ public static class GatewayApi
     public static RouteGroupBuilder MapGatewayApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization();
-        v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).");
+        v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).").Produces<OpenAiModelList>();
         v1.MapPost("/chat/completions", ChatCompletions)
-            .WithSummary("OpenAI chat completions, streaming (server-sent events) or not.")
-            .Accepts<ChatCompletionRequest>("application/json");
+            .WithSummary("OpenAI chat completions, streaming (server-sent events of chat.completion.chunk objects) or not.")
+            .Accepts<ChatCompletionRequest>("application/json")
+            .Produces<OpenAiChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream");
         v1.MapPost("/embeddings", Embeddings)
             .WithSummary("OpenAI embeddings, passed through to an embedding route.")
-            .Accepts<EmbeddingRequest>("application/json");
+            .Accepts<EmbeddingRequest>("application/json")
+            .Produces<OpenAiEmbeddingList>();
         return v1;
     }
 

@@ -25,7 +25,8 @@ public static class PromptsApi
         prompts.MapPost("/{name}/versions", CreateVersion).RequireRoles(Authors)
             .WithSummary("Create the next version; identical content returns the latest version (200) instead of a duplicate.");
         prompts.MapGet("/{name}/versions/{version:int}", GetVersion).RequireRoles(Readers).WithSummary("One immutable version.");
-        prompts.MapGet("/{name}/diff", Diff).RequireRoles(Readers).WithSummary("Diff two versions: JSON, or unified text with format=unified.");
+        prompts.MapGet("/{name}/diff", Diff).RequireRoles(Readers).WithSummary("Diff two versions: JSON, or unified text with format=unified.")
+            .Produces<PromptVersionDiff>().Produces<string>(StatusCodes.Status200OK, "text/x-diff");
         prompts.MapPut("/{name}/labels/{label}", MoveLabel).RequireRoles(LabelMovers)
             .WithSummary("Point a label at a version (compare-and-set with expectedFrom / expectNew); 'production' needs operator or owner.");
         prompts.MapPost("/{name}/labels/{label}/rollback", RollbackLabel).RequireRoles(LabelMovers)

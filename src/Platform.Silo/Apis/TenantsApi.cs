@@ -177,29 +177,14 @@ public static class TenantsApi
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    /// <summary>Literal addresses and localhost only; a public name that resolves inward is not caught here.</summary>
-    private static bool IsPrivate(Uri uri)
-    {
-        if (uri.IsLoopback || uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        if (!System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip))
-        {
-            return false;
-        }
-
-        if (ip.IsIPv4MappedToIPv6)
-        {
-            ip = ip.MapToIPv4();
-        }
-
-        var b = ip.GetAddressBytes();
-        return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-            ? ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal || System.Net.IPAddress.IsLoopback(ip)
-            : b[0] == 10 || b[0] == 127 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
-    }
+    /// <summary>
+    /// Literal addresses and localhost, refused early for a clear answer; names are checked again where it counts,
+    /// at connect time on every delivery (<see cref="Platform.Notifications.WebhookSender"/>).
+    /// </summary>
+    private static bool IsPrivate(Uri uri) =>
+        uri.IsLoopback
+        || uri.Host.TrimEnd('.').Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && Platform.Notifications.NetworkAddresses.IsPrivate(ip));
 
     private static async Task<TenantInfo> RequireTenantAsync(IGrainFactory grains, string tenant) =>
         (TenantIds.IsValid(tenant) ? await grains.GetGrain<ITenantGrain>(tenant).GetAsync() : null)

@@ -29,7 +29,7 @@ public static class ClusterProfileExtensions
         // platform caches far fewer remote grains, and a miss only costs one directory lookup.
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = 100_000);
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
-        silo.Services.AddPlatformGrainServices();
+        silo.Services.AddPlatformGrainServices(options.Webhooks.AllowPrivateNetworks);
         silo.AddReminders();
 
         if (options.UsesAzure)
@@ -45,11 +45,10 @@ public static class ClusterProfileExtensions
     }
 
     /// <summary>Services the grains take in their constructors (test clusters call this too).</summary>
-    public static IServiceCollection AddPlatformGrainServices(this IServiceCollection services)
+    public static IServiceCollection AddPlatformGrainServices(this IServiceCollection services, bool allowPrivateWebhooks = false)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => new Platform.Notifications.WebhookSender(
-            new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) }));
+        services.TryAddSingleton(_ => Platform.Notifications.WebhookSender.Create(allowPrivateWebhooks));
         return services;
     }
 

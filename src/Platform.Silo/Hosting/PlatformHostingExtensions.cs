@@ -58,10 +58,11 @@ public static class PlatformHostingExtensions
         app.MapScalarApiReference("/api-reference", o => o.AddPreferredSecuritySchemes(OpenApiConventions.BearerScheme));
         foreach (var asset in app.MapDashboardAssets("/dashboard"))
         {
-            asset.RequireAuthorization(AuthExtensions.AdminPolicy);
+            asset.RequireAuthorization(AuthExtensions.AdminPolicy).ExcludeFromDescription();
         }
 
-        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
+        // The dashboard is a web page for operators, not part of the API a generated client should call.
+        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy).ExcludeFromDescription();
         app.MapTenantsApi().ProducesPlatformProblems();
         app.MapModelsApi().ProducesPlatformProblems();
         app.MapPromptsApi().ProducesPlatformProblems();

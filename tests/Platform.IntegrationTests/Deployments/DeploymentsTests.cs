@@ -99,6 +99,22 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
         }
     }
 
+    /// <summary>Polls the deployment until its monitor report satisfies <paramref name="done"/> (or 10 s pass) and returns the view.</summary>
+    private static async Task<JsonElement> WaitForMetricsAsync(HttpClient op, string name, Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var view = await JsonAsync(await op.GetAsync($"/api/v1/deployments/{name}"));
+            if ((view.TryGetProperty("metrics", out var metrics) && metrics.ValueKind == JsonValueKind.Object && done(metrics)) || DateTime.UtcNow > deadline)
+            {
+                return view;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     private static bool NoCanary(JsonElement d) => d.GetProperty("state").GetString() == "none";
 
     [Fact]
@@ -166,9 +182,12 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
         await CanaryAsync(op, "few", "sim-flaky", 50);
 
         await TrafficAsync(client, "few", 60);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
 
-        var state = await JsonAsync(await op.GetAsync("/api/v1/deployments/few"));
+        // Every request has reached the monitor and it has judged them: it waits for more samples and does nothing.
+        var state = await WaitForMetricsAsync(op, "few", m => m.GetProperty("eventsIngested").GetInt64() == 60
+            && m.TryGetProperty("lastVerdict", out var verdict) && verdict.GetString() == "waiting for 1000 samples per arm");
+        Assert.Equal(60, state.GetProperty("metrics").GetProperty("eventsIngested").GetInt64());
+        Assert.Equal("waiting for 1000 samples per arm", state.GetProperty("metrics").GetProperty("lastVerdict").GetString());
         Assert.Equal("running", state.GetProperty("deployment").GetProperty("state").GetString());
         Assert.Equal(50, state.GetProperty("deployment").GetProperty("canaryWeight").GetInt32());
         Assert.True(state.GetProperty("metrics").GetProperty("canary").GetProperty("requests").GetInt32() > 0);
@@ -230,14 +249,7 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
             });
         }
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        JsonElement metrics;
-        do
-        {
-            metrics = (await JsonAsync(await op.GetAsync("/api/v1/deployments/blame"))).GetProperty("metrics");
-        }
-        while (metrics.GetProperty("stable").GetProperty("requests").GetInt64() + metrics.GetProperty("canary").GetProperty("requests").GetInt64() < 40
-            && DateTime.UtcNow < deadline);
+        var metrics = (await WaitForMetricsAsync(op, "blame", m => m.GetProperty("eventsIngested").GetInt64() >= 40)).GetProperty("metrics");
 
         Assert.Equal(40, metrics.GetProperty("stable").GetProperty("requests").GetInt64() + metrics.GetProperty("canary").GetProperty("requests").GetInt64());
         Assert.Equal(0, metrics.GetProperty("stable").GetProperty("errors").GetInt64());
@@ -253,9 +265,9 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
         var before = DateTimeOffset.UtcNow.AddMinutes(-1);
 
         await TrafficAsync(client, "ranged", 60);
-        await Task.Delay(500);
 
         var from = Uri.EscapeDataString(before.ToString("O"));
+        await WaitForMetricsAsync(op, "ranged", m => m.GetProperty("eventsIngested").GetInt64() == 60);
         var now = await JsonAsync(await op.GetAsync($"/api/v1/deployments/ranged/metrics?from={from}"));
         var total = now.GetProperty("stable").GetProperty("requests").GetInt32() + now.GetProperty("canary").GetProperty("requests").GetInt32();
         Assert.Equal(60, total);

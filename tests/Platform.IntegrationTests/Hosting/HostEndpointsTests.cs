@@ -32,6 +32,51 @@ public sealed class HostEndpointsTests(PlatformFactory factory)
     }
 
     [Fact]
+    public async Task OpenApiDocument_DeclaresTheBearerKey_RequestAndResponseSchemas_AndErrorShapes()
+    {
+        using var client = factory.CreateClient();
+        using var response = await client.GetAsync("/openapi/v1.json");
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = doc.RootElement;
+
+        var scheme = root.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer");
+        Assert.Equal("http", scheme.GetProperty("type").GetString());
+        Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
+        Assert.True(root.GetProperty("security")[0].TryGetProperty("bearer", out _));
+
+        var operations = 0;
+        foreach (var path in root.GetProperty("paths").EnumerateObject())
+        {
+            Assert.StartsWith("/", path.Name, StringComparison.Ordinal);
+            Assert.False(path.Name.StartsWith("/dashboard", StringComparison.Ordinal), "the dashboard is not part of the API");
+            var openAi = path.Name.StartsWith("/v1/", StringComparison.Ordinal);
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                operations++;
+                var at = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                var responses = operation.Value.GetProperty("responses");
+                var success = responses.EnumerateObject().Where(r => r.Name.StartsWith('2')).ToList();
+                Assert.True(success.Count > 0, at + " declares no success response");
+                Assert.True(success.All(r => r.Name == "204" || r.Value.TryGetProperty("content", out _)), at + " has a success response without a schema");
+                foreach (var status in new[] { "400", "401", "403", "404", "429", "500" })
+                {
+                    Assert.True(responses.TryGetProperty(status, out var error), $"{at} does not declare {status}");
+                    var media = error.GetProperty("content").EnumerateObject().Single();
+                    Assert.Equal(openAi ? "application/json" : "application/problem+json", media.Name);
+                }
+
+                if (operation.Name is "put" or "patch" || (operation.Name == "post" && !path.Name.EndsWith("/disable", StringComparison.Ordinal)
+                    && !path.Name.EndsWith("/enable", StringComparison.Ordinal) && !path.Name.EndsWith("/rotate", StringComparison.Ordinal)))
+                {
+                    Assert.True(operation.Value.TryGetProperty("requestBody", out _), at + " does not describe its request body");
+                }
+            }
+        }
+
+        Assert.True(operations >= 39, $"only {operations} operations");
+    }
+
+    [Fact]
     public async Task ApiReferencePage_IsServed()
     {
         using var client = factory.CreateClient();
