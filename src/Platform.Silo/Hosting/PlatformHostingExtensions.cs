@@ -53,16 +53,17 @@ public static class PlatformHostingExtensions
     {
         app.UsePlatformRequestPipeline();
         app.UseAuthentication();
+        app.UseFailedAuthenticationLimit();
         app.UseAuthorization();
         app.MapPlatformHealthChecks();
         app.MapOpenApi();
         app.MapScalarApiReference("/api-reference");
-        foreach (var asset in app.MapDashboardAssets("/dashboard"))
+        foreach (var asset in app.MapDashboardAssets(ApiKeyAuthenticationHandler.DashboardPath))
         {
             asset.RequireAuthorization(AuthExtensions.AdminPolicy);
         }
 
-        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy);
+        app.MapOrleansDashboard(routePrefix: ApiKeyAuthenticationHandler.DashboardPath).RequireAuthorization(AuthExtensions.AdminPolicy);
         app.MapTenantsApi();
         app.MapModelsApi();
         app.MapPromptsApi();
