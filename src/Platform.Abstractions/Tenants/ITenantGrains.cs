@@ -61,7 +61,10 @@ public interface IApiKeyDirectoryGrain : IGrainWithStringKey
     [Alias("RevokeAsync")]
     Task<ApiKeyInfo> RevokeAsync(string hash, DateTimeOffset at);
 
-    /// <summary>Registers keys that predate the directory; a hash already present keeps the directory's entry.</summary>
+    /// <summary>
+    /// Registers keys that predate the directory. A hash already present keeps the directory's entry, unless
+    /// only the imported one is revoked: a revocation is never undone. Returns how many entries changed.
+    /// </summary>
     [Alias("ImportAsync")]
     Task<int> ImportAsync(IReadOnlyDictionary<string, ApiKeyInfo> keys);
 }
@@ -71,7 +74,6 @@ public interface IApiKeyDirectoryGrain : IGrainWithStringKey
 /// authentication read; it is now read only to migrate keys into <see cref="IApiKeyDirectoryGrain"/>,
 /// and revocations are copied to it so that a silo of the previous version refuses a revoked key too.
 /// </summary>
-
 [Alias("Platform.Tenants.IApiKeyGrain")]
 public interface IApiKeyGrain : IGrainWithStringKey
 {

@@ -44,17 +44,19 @@ public sealed class ApiKeyDirectoryGrain(
 
     public async Task<int> ImportAsync(IReadOnlyDictionary<string, ApiKeyInfo> keys)
     {
-        var added = new List<string>();
+        var changed = new List<(string Hash, ApiKeyInfo? Previous)>();
         foreach (var (hash, key) in keys)
         {
             RequireInShard(hash);
-            if (state.State.Keys.TryAdd(hash, key))
+            var existing = state.State.Keys.GetValueOrDefault(hash);
+            if (existing is null || (existing.RevokedAt is null && key.RevokedAt is not null))
             {
-                added.Add(hash);
+                changed.Add((hash, existing));
+                state.State.Keys[hash] = key;
             }
         }
 
-        if (added.Count > 0)
+        if (changed.Count > 0)
         {
             try
             {
@@ -62,16 +64,16 @@ public sealed class ApiKeyDirectoryGrain(
             }
             catch
             {
-                foreach (var hash in added)
+                foreach (var (hash, previous) in changed)
                 {
-                    state.State.Keys.Remove(hash);
+                    Restore(hash, previous);
                 }
 
                 throw;
             }
         }
 
-        return added.Count;
+        return changed.Count;
     }
 
     private void RequireInShard(string hash)
@@ -91,16 +93,20 @@ public sealed class ApiKeyDirectoryGrain(
         }
         catch
         {
-            if (previous is null)
-            {
-                state.State.Keys.Remove(hash);
-            }
-            else
-            {
-                state.State.Keys[hash] = previous;
-            }
-
+            Restore(hash, previous);
             throw;
+        }
+    }
+
+    private void Restore(string hash, ApiKeyInfo? previous)
+    {
+        if (previous is null)
+        {
+            state.State.Keys.Remove(hash);
+        }
+        else
+        {
+            state.State.Keys[hash] = previous;
         }
     }
 }

@@ -110,6 +110,21 @@ public sealed class ApiKeyDirectoryTests(ClusterFixture fixture)
         await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IApiKeyDirectoryGrain>(otherShard).AddAsync(hash, info));
     }
 
+    [Fact]
+    public async Task Import_NeverUndoesARevocation_AndTakesOneFromTheOldStore()
+    {
+        var hash = ApiKeySecret.Hash(ApiKeySecret.Generate());
+        var shard = fixture.Grains.GetGrain<IApiKeyDirectoryGrain>(ApiKeySecret.ShardOf(hash));
+        var info = new ApiKeyInfo(ApiKeySecret.IdFromHash(hash), "t", "x", Role.Client, "sk…", DateTimeOffset.UtcNow, null, null, "system");
+        var revoked = info with { RevokedAt = DateTimeOffset.UtcNow };
+
+        Assert.Equal(1, await shard.ImportAsync(new Dictionary<string, ApiKeyInfo> { [hash] = info }));
+        Assert.Equal(1, await shard.ImportAsync(new Dictionary<string, ApiKeyInfo> { [hash] = revoked }));
+        Assert.Equal(0, await shard.ImportAsync(new Dictionary<string, ApiKeyInfo> { [hash] = info }));
+
+        Assert.NotNull((await shard.FindAsync(hash))?.RevokedAt);
+    }
+
     private async Task<ITenantGrain> NewTenantAsync()
     {
         var tenant = fixture.Grains.GetGrain<ITenantGrain>("t" + Guid.NewGuid().ToString("N")[..12]);
