@@ -31,9 +31,49 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Issues a new secret with the same name, role and expiry, and revokes the old one.</summary>
     [Alias("RotateKeyAsync")]
     Task<CreatedApiKey> RotateKeyAsync(string keyId, Actor actor);
+
+    /// <summary>
+    /// Registers this tenant's keys that predate the key directory (stored only in <see cref="IApiKeyGrain"/>)
+    /// in the directory. Idempotent; a no-op once done. Returns how many keys were registered.
+    /// </summary>
+    [Alias("EnsureKeysInDirectoryAsync")]
+    Task<int> EnsureKeysInDirectoryAsync();
 }
 
-/// <summary>One API key, keyed by the hex SHA-256 of its secret, so authentication is one lookup.</summary>
+/// <summary>
+/// One shard of the API key directory: the keys whose hash starts with the shard's two hex digits
+/// (256 shards), hash to key. The single writer of those keys and what authentication reads, so an
+/// unknown key costs one call to an already-active shard, never a grain activation or storage read of its own.
+/// Key: <c>00</c> to <c>ff</c>.
+/// </summary>
+[Alias("Platform.Tenants.IApiKeyDirectoryGrain")]
+public interface IApiKeyDirectoryGrain : IGrainWithStringKey
+{
+    /// <summary>The key with this hash, or null when there is none.</summary>
+    [Alias("FindAsync")]
+    [Orleans.Concurrency.ReadOnly]
+    Task<ApiKeyInfo?> FindAsync(string hash);
+
+    /// <summary>Adds a new key; a retried add of the same key is not a conflict, another key with the same hash is.</summary>
+    [Alias("AddAsync")]
+    Task AddAsync(string hash, ApiKeyInfo key);
+
+    [Alias("RevokeAsync")]
+    Task<ApiKeyInfo> RevokeAsync(string hash, DateTimeOffset at);
+
+    /// <summary>
+    /// Registers keys that predate the directory. A hash already present keeps the directory's entry, unless
+    /// only the imported one is revoked: a revocation is never undone. Returns how many entries changed.
+    /// </summary>
+    [Alias("ImportAsync")]
+    Task<int> ImportAsync(IReadOnlyDictionary<string, ApiKeyInfo> keys);
+}
+
+/// <summary>
+/// One API key, keyed by the hex SHA-256 of its secret. Before the key directory this grain was what
+/// authentication read; it is now read only to migrate keys into <see cref="IApiKeyDirectoryGrain"/>,
+/// and revocations are copied to it so that a silo of the previous version refuses a revoked key too.
+/// </summary>
 [Alias("Platform.Tenants.IApiKeyGrain")]
 public interface IApiKeyGrain : IGrainWithStringKey
 {
@@ -77,6 +117,13 @@ public interface IBootstrapGrain : IGrainWithStringKey
 {
     [Alias("EnsureAsync")]
     Task<BootstrapResult> EnsureAsync(BootstrapRequest request);
+
+    /// <summary>True once every tenant's keys have been registered in the key directory.</summary>
+    [Alias("IsKeyDirectoryReadyAsync")]
+    Task<bool> IsKeyDirectoryReadyAsync();
+
+    [Alias("MarkKeyDirectoryReadyAsync")]
+    Task MarkKeyDirectoryReadyAsync();
 }
 
 [GenerateSerializer]

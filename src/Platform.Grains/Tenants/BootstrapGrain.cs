@@ -45,4 +45,23 @@ public sealed class BootstrapGrain(
         await state.WriteStateAsync();
         return new BootstrapResult(true, admin, demo);
     }
+
+    public Task<bool> IsKeyDirectoryReadyAsync() => Task.FromResult(state.State.KeyDirectoryReady);
+
+    public async Task MarkKeyDirectoryReadyAsync()
+    {
+        if (!state.State.KeyDirectoryReady)
+        {
+            state.State.KeyDirectoryReady = true;
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.KeyDirectoryReady = false;
+                throw;
+            }
+        }
+    }
 }

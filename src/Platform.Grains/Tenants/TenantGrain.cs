@@ -23,6 +23,7 @@ public sealed class TenantGrain(
 
         var now = time.GetUtcNow();
         state.State.Tenant = new TenantInfo(TenantId, settings, Disabled: false, now, now);
+        state.State.KeysInDirectory = true;
         await WriteOrRestoreAsync(null, state.State.Keys);
         await GrainFactory.GetGrain<ITenantDirectoryGrain>(TenantDirectoryGrain.Key).AddAsync(TenantId);
         await AuditAsync(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(state.State.Tenant));
@@ -66,6 +67,7 @@ public sealed class TenantGrain(
     {
         Require();
         ValidateNewKey(request);
+        await EnsureKeysInDirectoryAsync();
         var created = await IssueKeyAsync(request, actor);
         await AuditAsync(actor, "key.create", $"key/{created.Key.Id}", before: null, after: Describe(created.Key));
         return created;
@@ -74,7 +76,8 @@ public sealed class TenantGrain(
     public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
     {
         Require();
-        var keys = await Task.WhenAll(state.State.Keys.Values.Select(hash => GrainFactory.GetGrain<IApiKeyGrain>(hash).GetAsync()));
+        await EnsureKeysInDirectoryAsync();
+        var keys = await Task.WhenAll(state.State.Keys.Values.Select(hash => Directory(hash).FindAsync(hash)));
         return [.. keys.OfType<ApiKeyInfo>().OrderBy(k => k.CreatedAt)];
     }
 
@@ -82,7 +85,7 @@ public sealed class TenantGrain(
     {
         var before = await GetKeyAsync(keyId);
         RequireMayManage(before, actor);
-        var after = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
+        var after = await RevokeInDirectoryAsync(state.State.Keys[keyId]);
         if (before.RevokedAt is null)
         {
             await AuditAsync(actor, "key.revoke", $"key/{keyId}", Describe(before), Describe(after));
@@ -101,7 +104,7 @@ public sealed class TenantGrain(
         }
 
         var created = await IssueKeyAsync(new NewApiKey(old.Name, old.Role, old.ExpiresAt), actor);
-        var revoked = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
+        var revoked = await RevokeInDirectoryAsync(state.State.Keys[keyId]);
         await AuditAsync(actor, "key.rotate", $"key/{keyId}", Describe(revoked), Describe(created.Key));
         return created;
     }
@@ -121,20 +124,59 @@ public sealed class TenantGrain(
             RevokedAt: null,
             CreatedBy: actor.KeyId);
 
-        // The key grain first: if the index write below fails, the key exists but is unlisted and
-        // unusable by nobody (its secret was never shown); the reverse order could list a key that never worked.
-        await GrainFactory.GetGrain<IApiKeyGrain>(hash).CreateAsync(info);
+        // The directory first: if the index write below fails, the key exists but is unlisted and
+        // usable by nobody (its secret was never shown); the reverse order could list a key that never worked.
+        await Directory(hash).AddAsync(hash, info);
         var keys = new Dictionary<string, string>(state.State.Keys);
         state.State.Keys[info.Id] = hash;
         await WriteOrRestoreAsync(state.State.Tenant, keys);
         return new CreatedApiKey(info, secret);
     }
 
+    public async Task<int> EnsureKeysInDirectoryAsync()
+    {
+        if (state.State.KeysInDirectory || state.State.Tenant is null)
+        {
+            return 0;
+        }
+
+        // Keys stored before the directory live only in their own grain: read each once and register it in its shard.
+        var legacy = await Task.WhenAll(state.State.Keys.Values.Select(async hash => (hash, key: await GrainFactory.GetGrain<IApiKeyGrain>(hash).GetAsync())));
+        var imported = await Task.WhenAll(legacy
+            .Where(k => k.key is not null)
+            .GroupBy(k => ApiKeySecret.ShardOf(k.hash))
+            .Select(shard => GrainFactory.GetGrain<IApiKeyDirectoryGrain>(shard.Key)
+                .ImportAsync(shard.ToDictionary(k => k.hash, k => k.key!, StringComparer.Ordinal))));
+        state.State.KeysInDirectory = true;
+        await WriteOrRestoreAsync(state.State.Tenant, state.State.Keys, keysInDirectory: false);
+        return imported.Sum();
+    }
+
+    private IApiKeyDirectoryGrain Directory(string hash) => GrainFactory.GetGrain<IApiKeyDirectoryGrain>(ApiKeySecret.ShardOf(hash));
+
+    /// <summary>
+    /// Revokes in the directory (what authentication reads), then in the key's own grain when it has one
+    /// (keys from before the directory), so that a silo of the previous version refuses the key during an upgrade.
+    /// </summary>
+    private async Task<ApiKeyInfo> RevokeInDirectoryAsync(string hash)
+    {
+        var at = time.GetUtcNow();
+        var revoked = await Directory(hash).RevokeAsync(hash, at);
+        var legacy = GrainFactory.GetGrain<IApiKeyGrain>(hash);
+        if (await legacy.GetAsync() is { RevokedAt: null })
+        {
+            await legacy.RevokeAsync(at);
+        }
+
+        return revoked;
+    }
+
     private async Task<ApiKeyInfo> GetKeyAsync(string keyId)
     {
         Require();
+        await EnsureKeysInDirectoryAsync();
         if (!state.State.Keys.TryGetValue(keyId, out var hash)
-            || await GrainFactory.GetGrain<IApiKeyGrain>(hash).GetAsync() is not { } key)
+            || await Directory(hash).FindAsync(hash) is not { } key)
         {
             throw PlatformException.NotFound($"Key '{keyId}'");
         }
@@ -143,7 +185,7 @@ public sealed class TenantGrain(
     }
 
     /// <summary>Writes state; on failure puts back what was there, so memory never claims what storage does not hold.</summary>
-    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys)
+    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys, bool? keysInDirectory = null)
     {
         try
         {
@@ -153,6 +195,7 @@ public sealed class TenantGrain(
         {
             state.State.Tenant = tenant;
             state.State.Keys = keys;
+            state.State.KeysInDirectory = keysInDirectory ?? state.State.KeysInDirectory;
             throw;
         }
     }
@@ -179,6 +222,11 @@ public sealed class TenantGrain(
         if (request.Role == Role.Admin && TenantId != TenantIds.System)
         {
             throw new PlatformException(ErrorKind.Invalid, $"Admin keys belong to the '{TenantIds.System}' tenant only.", "role");
+        }
+
+        if (request.Secret is { } secret && !ApiKeySecret.IsWellFormed(secret))
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"A chosen secret must be {ApiKeySecret.FormatDescription}.", "secret");
         }
 
         if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow())

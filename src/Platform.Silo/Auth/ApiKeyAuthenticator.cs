@@ -6,9 +6,11 @@ namespace Platform.Silo.Auth;
 public sealed record Caller(string KeyId, string TenantId, Role Role, bool AllowDirectModelAccess = true);
 
 /// <summary>
-/// Resolves a presented secret to its key and tenant through silo-local caches (one grain call per
-/// key per half second at most). Revocations and tenant disables are visible on every silo within
-/// <see cref="MaxStaleness"/>. Unknown and known keys take the same path: hash, cache, grain call on a miss.
+/// Resolves a presented secret to its key and tenant. A malformed secret is refused before it is hashed;
+/// a well-formed one is looked up in a silo-local cache, then in its key directory shard (one call to an
+/// already-active grain; no grain per key is activated). Only keys that exist are cached, so a flood of
+/// unknown keys neither grows the cache nor evicts the keys in it. Revocations and tenant disables are
+/// visible on every silo within <see cref="MaxStaleness"/>.
 /// </summary>
 public sealed class ApiKeyAuthenticator
 {
@@ -24,14 +26,22 @@ public sealed class ApiKeyAuthenticator
     {
         _grains = grains;
         _time = time;
-        _keys = new RefreshingCache<string, ApiKeyInfo?>(time, RefreshAfter, MaxStaleness, capacity: 100_000);
+        _keys = new RefreshingCache<string, ApiKeyInfo?>(time, RefreshAfter, MaxStaleness, capacity: 100_000, keep: static key => key is not null);
         _tenants = new RefreshingCache<string, TenantInfo?>(time, RefreshAfter, MaxStaleness, capacity: 100_000);
     }
 
+    /// <summary>Keys held in this silo's cache (known keys only).</summary>
+    public int CachedKeyCount => _keys.Count;
+
     public async ValueTask<Caller?> AuthenticateAsync(string secret)
     {
+        if (!ApiKeySecret.IsWellFormed(secret))
+        {
+            return null;
+        }
+
         var hash = ApiKeySecret.Hash(secret);
-        var key = await _keys.GetAsync(hash, h => _grains.GetGrain<IApiKeyGrain>(h).GetAsync()).ConfigureAwait(false);
+        var key = await _keys.GetAsync(hash, FindAsync).ConfigureAwait(false);
         if (key is null || !key.IsUsableAt(_time.GetUtcNow()))
         {
             return null;
@@ -47,4 +57,7 @@ public sealed class ApiKeyAuthenticator
     public void InvalidateKeys() => _keys.Clear();
 
     public void InvalidateTenant(string tenantId) => _tenants.Invalidate(tenantId);
+
+    private Task<ApiKeyInfo?> FindAsync(string hash) =>
+        _grains.GetGrain<IApiKeyDirectoryGrain>(ApiKeySecret.ShardOf(hash)).FindAsync(hash);
 }

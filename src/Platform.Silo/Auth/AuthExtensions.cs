@@ -10,6 +10,7 @@ public static class AuthExtensions
     public static IServiceCollection AddPlatformAuth(this IServiceCollection services)
     {
         services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddFailedAuthenticationLimit();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, _ => { });
         services.AddAuthorizationBuilder()

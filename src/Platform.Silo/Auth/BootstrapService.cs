@@ -21,6 +21,7 @@ internal sealed partial class BootstrapService(
             o.Bootstrap.AdminKey,
             o.Bootstrap.CreateDemoTenant ?? !o.UsesAzure,
             o.Bootstrap.DemoClientKey));
+        await EnsureKeyDirectoryAsync(cancellationToken);
         if (!result.Created)
         {
             LogAlreadyBootstrapped(logger);
@@ -41,6 +42,29 @@ internal sealed partial class BootstrapService(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Upgrade step: keys stored before the key directory existed are registered in it, tenant by tenant,
+    /// before this silo serves requests. Runs until one silo has finished it for the store; idempotent, so
+    /// silos starting together may both run it.
+    /// </summary>
+    private async Task EnsureKeyDirectoryAsync(CancellationToken cancellationToken)
+    {
+        var bootstrap = grains.GetGrain<IBootstrapGrain>(BootstrapGrain.Key);
+        if (await bootstrap.IsKeyDirectoryReadyAsync())
+        {
+            return;
+        }
+
+        var tenants = await grains.GetGrain<ITenantDirectoryGrain>(TenantDirectoryGrain.Key).ListAsync();
+        var registered = 0;
+        await Parallel.ForEachAsync(
+            tenants,
+            new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (tenant, _) => Interlocked.Add(ref registered, await grains.GetGrain<ITenantGrain>(tenant).EnsureKeysInDirectoryAsync()));
+        await bootstrap.MarkKeyDirectoryReadyAsync();
+        LogKeyDirectoryReady(logger, tenants.Count, registered);
+    }
+
     private static void Print(string title, string secret)
     {
         Console.Out.WriteLine($"""
@@ -51,6 +75,9 @@ internal sealed partial class BootstrapService(
             """);
         Console.Out.Flush();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Key directory ready: {Tenants} tenants checked, {Keys} keys from before the directory registered.")]
+    private static partial void LogKeyDirectoryReady(ILogger logger, int tenants, int keys);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Store already bootstrapped; no key created.")]
     private static partial void LogAlreadyBootstrapped(ILogger logger);

@@ -6,9 +6,11 @@ namespace Platform.Silo.Auth;
 /// A silo-local cache whose entries are refreshed in the background once they are older than
 /// <c>refreshAfter</c> and never served once older than <c>expireAfter</c>. That bound is what
 /// makes a change (a revoked key, a disabled tenant) visible on every silo within <c>expireAfter</c>
-/// without a storage read per request.
+/// without a storage read per request. Values that <c>keep</c> refuses (an unknown key) are returned but
+/// never stored, so they can neither fill the cache nor push out the values it holds.
 /// </summary>
-public sealed class RefreshingCache<TKey, TValue>(TimeProvider time, TimeSpan refreshAfter, TimeSpan expireAfter, int capacity)
+public sealed class RefreshingCache<TKey, TValue>(
+    TimeProvider time, TimeSpan refreshAfter, TimeSpan expireAfter, int capacity, Func<TValue, bool>? keep = null)
     where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, Entry> _entries = new();
@@ -59,9 +61,15 @@ public sealed class RefreshingCache<TKey, TValue>(TimeProvider time, TimeSpan re
             return value;
         }
 
-        if (_entries.Count >= capacity)
+        if (keep is not null && !keep(value))
         {
-            // Bounded: a flood of unknown keys must not grow memory; dropping everything is rare and safe.
+            _entries.TryRemove(key, out _);
+            return value;
+        }
+
+        if (_entries.Count >= capacity && !_entries.ContainsKey(key))
+        {
+            // Bounded: dropping everything is rare and safe (the next requests fetch again).
             _entries.Clear();
         }
 

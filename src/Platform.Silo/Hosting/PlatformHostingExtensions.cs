@@ -52,17 +52,18 @@ public static class PlatformHostingExtensions
     {
         app.UsePlatformRequestPipeline();
         app.UseAuthentication();
+        app.UseFailedAuthenticationLimit();
         app.UseAuthorization();
         app.MapPlatformHealthChecks();
         app.MapOpenApi();
         app.MapScalarApiReference("/api-reference", o => o.AddPreferredSecuritySchemes(OpenApiConventions.BearerScheme));
-        foreach (var asset in app.MapDashboardAssets("/dashboard"))
+        foreach (var asset in app.MapDashboardAssets(ApiKeyAuthenticationHandler.DashboardPath))
         {
             asset.RequireAuthorization(AuthExtensions.AdminPolicy).ExcludeFromDescription();
         }
 
         // The dashboard is a web page for operators, not part of the API a generated client should call.
-        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthExtensions.AdminPolicy).ExcludeFromDescription();
+        app.MapOrleansDashboard(routePrefix: ApiKeyAuthenticationHandler.DashboardPath).RequireAuthorization(AuthExtensions.AdminPolicy).ExcludeFromDescription();
         app.MapTenantsApi().ProducesPlatformProblems();
         app.MapModelsApi().ProducesPlatformProblems();
         app.MapPromptsApi().ProducesPlatformProblems();

@@ -30,6 +30,8 @@ public sealed class PlatformOptions
 
     public WebhookOptions Webhooks { get; set; } = new();
 
+    public PlatformAuthenticationOptions Authentication { get; set; } = new();
+
     /// <summary><c>Platform:Models</c>: the model catalog (routes clients name in <c>model</c>).</summary>
     public List<Platform.Gateway.ModelRoute> Models { get; set; } = [];
 
@@ -92,6 +94,19 @@ public sealed class BootstrapOptions
 
     /// <summary><c>Platform:Bootstrap:CreateDemoTenant</c>: create the <c>demo</c> tenant on first start. Default: true on the embedded profile only.</summary>
     public bool? CreateDemoTenant { get; set; }
+}
+
+public sealed class PlatformAuthenticationOptions
+{
+    /// <summary>
+    /// <c>Platform:Authentication:FailureLimit</c>: failed authentications (a malformed, unknown, revoked or
+    /// expired key) one client address may make per window before it is answered 429 with <c>Retry-After</c>.
+    /// Successful requests do not count. 0 switches the limit off. Default 20.
+    /// </summary>
+    public int FailureLimit { get; set; } = 20;
+
+    /// <summary><c>Platform:Authentication:FailureWindowSeconds</c>: the window of <see cref="FailureLimit"/>, 1-3600. Default 60.</summary>
+    public int FailureWindowSeconds { get; set; } = 60;
 }
 
 public sealed class WebhookOptions

@@ -50,6 +50,16 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
             failures.Add("Platform:Bootstrap:DemoClientKey must differ from Platform:Bootstrap:AdminKey.");
         }
 
+        if (options.Authentication.FailureLimit is < 0 or > 1_000_000)
+        {
+            failures.Add($"Platform:Authentication:FailureLimit must be between 0 (off) and 1000000 (was {options.Authentication.FailureLimit}).");
+        }
+
+        if (options.Authentication.FailureWindowSeconds is < 1 or > 3600)
+        {
+            failures.Add($"Platform:Authentication:FailureWindowSeconds must be between 1 and 3600 (was {options.Authentication.FailureWindowSeconds}).");
+        }
+
         failures.AddRange(ModelCatalog.Validate(options.Models, "Platform:Models"));
 
         if (options.UsesAzure)
@@ -71,9 +81,9 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
 
     private static void ValidateBootstrapKey(List<string> failures, string setting, string environment, string? key)
     {
-        if (key is not null && (key.Length < ApiKeySecret.MinimumConfiguredLength || key.Any(char.IsWhiteSpace)))
+        if (key is not null && !ApiKeySecret.IsWellFormed(key))
         {
-            failures.Add($"{setting} (environment {environment}) must be at least {ApiKeySecret.MinimumConfiguredLength} characters without spaces (was {key.Length}).");
+            failures.Add($"{setting} (environment {environment}) must be {ApiKeySecret.FormatDescription} (was {key.Length} characters).");
         }
     }
 

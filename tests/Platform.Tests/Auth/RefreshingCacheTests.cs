@@ -85,4 +85,36 @@ public sealed class RefreshingCacheTests
 
         Assert.True(cache.Count <= 10, $"cache holds {cache.Count} entries");
     }
+
+    [Fact]
+    public async Task Get_OfValuesNotKept_StoresNothing_AndNeverEvictsKeptValues()
+    {
+        var cache = new RefreshingCache<string, string>(_time, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(1), capacity: 10, keep: v => !v.StartsWith("unknown", StringComparison.Ordinal));
+        for (var i = 0; i < 10; i++)
+        {
+            await cache.GetAsync($"k{i}", Fetch);
+        }
+
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.StartsWith("unknown", await cache.GetAsync($"unknown{i}", Fetch), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(10, cache.Count);
+        var fetches = _fetches;
+        Assert.Equal("k3:v1", await cache.GetAsync("k3", Fetch));
+        Assert.Equal(fetches, _fetches);
+    }
+
+    [Fact]
+    public async Task Get_WhenAKeptValueBecomesNotKept_DropsIt()
+    {
+        var cache = new RefreshingCache<string, string>(_time, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(1), capacity: 10, keep: v => !v.EndsWith("gone", StringComparison.Ordinal));
+        await cache.GetAsync("a", Fetch);
+        _source = "gone";
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("a:gone", await cache.GetAsync("a", Fetch));
+        Assert.Equal(0, cache.Count);
+    }
 }

@@ -67,4 +67,26 @@ public sealed class PlatformOptionsValidatorTests
         Assert.Contains("Platform:Bootstrap:AdminKey", message, StringComparison.Ordinal);
         Assert.DoesNotContain("short-secret", message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("sk-plt-a-hand-made-key-that-is-not-generated-0123456789")]
+    [InlineData("a configured key with spaces in it, long enough")]
+    public void BootstrapKey_ThatAuthenticationWouldRefuseAsMalformed_NamesTheSetting(string key) =>
+        Assert.Contains("Platform:Bootstrap:DemoClientKey", Fails(("Platform:Bootstrap:DemoClientKey", key)).Message, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("Platform:Authentication:FailureLimit", "-1")]
+    [InlineData("Platform:Authentication:FailureWindowSeconds", "0")]
+    [InlineData("Platform:Authentication:FailureWindowSeconds", "3601")]
+    public void FailedAuthenticationLimit_OutOfRange_NamesTheSetting(string setting, string value) =>
+        Assert.Contains(setting, Fails((setting, value)).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void FailedAuthenticationLimit_DefaultsTo20Per60Seconds()
+    {
+        var options = new PlatformOptions();
+
+        Assert.Equal(20, options.Authentication.FailureLimit);
+        Assert.Equal(60, options.Authentication.FailureWindowSeconds);
+    }
 }

@@ -58,7 +58,8 @@ public sealed class TenantGrainTests(ClusterFixture fixture)
 
         var created = await grain.CreateKeyAsync(new NewApiKey("ci", Role.Developer, null), Admin);
 
-        var stored = await fixture.Grains.GetGrain<IApiKeyGrain>(ApiKeySecret.Hash(created.Secret)).GetAsync();
+        var hash = ApiKeySecret.Hash(created.Secret);
+        var stored = await fixture.Grains.GetGrain<IApiKeyDirectoryGrain>(ApiKeySecret.ShardOf(hash)).FindAsync(hash);
         Assert.NotNull(stored);
         Assert.Equal(id, stored.TenantId);
         Assert.Equal(Role.Developer, stored.Role);
@@ -90,8 +91,8 @@ public sealed class TenantGrainTests(ClusterFixture fixture)
 
         Assert.NotEqual(old.Secret, rotated.Secret);
         Assert.Equal(Role.Operator, rotated.Key.Role);
-        var oldKey = await fixture.Grains.GetGrain<IApiKeyGrain>(ApiKeySecret.Hash(old.Secret)).GetAsync();
-        var newKey = await fixture.Grains.GetGrain<IApiKeyGrain>(ApiKeySecret.Hash(rotated.Secret)).GetAsync();
+        var oldKey = await FindAsync(old.Secret);
+        var newKey = await FindAsync(rotated.Secret);
         Assert.NotNull(oldKey?.RevokedAt);
         Assert.Null(newKey?.RevokedAt);
     }
@@ -156,6 +157,12 @@ public sealed class TenantGrainTests(ClusterFixture fixture)
         var tenant = await fixture.Grains.GetGrain<ITenantGrain>(id).GetAsync();
         Assert.Equal("Persisted", tenant?.Settings.DisplayName);
         Assert.False(tenant?.Settings.AllowDirectModelAccess);
+    }
+
+    private Task<ApiKeyInfo?> FindAsync(string secret)
+    {
+        var hash = ApiKeySecret.Hash(secret);
+        return fixture.Grains.GetGrain<IApiKeyDirectoryGrain>(ApiKeySecret.ShardOf(hash)).FindAsync(hash);
     }
 
     private bool DatabaseContains(string text)
