@@ -14,7 +14,10 @@ public readonly record struct RenderedMessage(string Role, string Content);
 public sealed class CompiledPrompt
 {
     internal CompiledPrompt(
-        PromptVersion version, IFluidTemplate[] templates, Dictionary<string, (PromptVariable Variable, FluidValue? Default)> variables, PlatformException? refusal)
+        PromptVersion version,
+        IFluidTemplate[] templates,
+        Dictionary<string, (PromptVariable Variable, FluidValue? Default)> variables,
+        PlatformException? refusal)
     {
         Version = version;
         Templates = templates;

@@ -279,7 +279,8 @@ internal static class BoundedFilters
     private static long Occurrences(string text, string search, long limit)
     {
         long count = 0;
-        for (var i = text.IndexOf(search, StringComparison.Ordinal); i >= 0 && count < limit; i = text.IndexOf(search, i + search.Length, StringComparison.Ordinal))
+        for (var i = text.IndexOf(search, StringComparison.Ordinal); i >= 0 && count < limit;
+             i = text.IndexOf(search, i + search.Length, StringComparison.Ordinal))
         {
             count++;
         }
@@ -374,13 +375,15 @@ internal sealed class BoundsRewriter : AstRewriter
     protected override Statement VisitForStatement(ForStatement forStatement)
     {
         var loop = (ForStatement)base.VisitForStatement(forStatement);
-        return new ForStatement([LoopCheckStatement.Instance, .. loop.Statements], loop.Identifier, loop.Source, loop.Limit, loop.Offset, loop.Reversed, loop.Else);
+        return new ForStatement(
+            [LoopCheckStatement.Instance, .. loop.Statements], loop.Identifier, loop.Source, loop.Limit, loop.Offset, loop.Reversed, loop.Else);
     }
 
     protected override Statement VisitTableRowStatement(TableRowStatement tableRowStatement)
     {
         var loop = (TableRowStatement)base.VisitTableRowStatement(tableRowStatement);
-        return new TableRowStatement([LoopCheckStatement.Instance, .. loop.Statements], loop.Identifier, loop.Source, loop.Limit, loop.Offset, loop.Cols);
+        return new TableRowStatement(
+            [LoopCheckStatement.Instance, .. loop.Statements], loop.Identifier, loop.Source, loop.Limit, loop.Offset, loop.Cols);
     }
 }
 

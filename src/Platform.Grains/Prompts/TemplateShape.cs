@@ -16,7 +16,8 @@ namespace Platform.Prompts;
 internal static class TemplateShape
 {
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> Blocks =
-        new HashSet<string>(["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"], StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        new HashSet<string>(["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"], StringComparer.Ordinal)
+            .GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>What is wrong with the template's shape, in the author's terms, or null.</summary>
     public static string? Problem(string template)
@@ -331,7 +332,8 @@ internal static class TemplateShape
             if (rangeExpression is { From: LiteralExpression from, To: LiteralExpression to }
                 && Math.Abs(to.Value.ToNumberValue() - from.Value.ToNumberValue()) >= PromptTemplates.MaxRangeLength)
             {
-                Problem ??= $"the range ({from.Value.ToStringValue()}..{to.Value.ToStringValue()}) holds more than {PromptTemplates.MaxRangeLength} numbers.";
+                Problem ??= $"the range ({from.Value.ToStringValue()}..{to.Value.ToStringValue()}) holds more than "
+                    + $"{PromptTemplates.MaxRangeLength} numbers.";
             }
 
             return base.VisitRangeExpression(rangeExpression);

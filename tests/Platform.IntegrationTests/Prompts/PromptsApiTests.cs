@@ -152,9 +152,10 @@ public sealed class PromptsApiTests(PlatformFactory factory)
         var (_, As) = await NewTenantAsync();
 
         // Three thousand nested blocks once overflowed the parser's stack and took the silo down.
+        var deep = string.Concat(Enumerable.Repeat("{% if true %}", 3000)) + string.Concat(Enumerable.Repeat("{% endif %}", 3000));
         using var nested = await As["developer"].PostAsJsonAsync("/api/v1/prompts/bomb/versions", new
         {
-            messages = new[] { new { role = "system", template = string.Concat(Enumerable.Repeat("{% if true %}", 3000)) + string.Concat(Enumerable.Repeat("{% endif %}", 3000)) } },
+            messages = new[] { new { role = "system", template = deep } },
         });
         using var chain = await As["developer"].PostAsJsonAsync("/api/v1/prompts/bomb/versions", new
         {

@@ -256,7 +256,8 @@ public sealed class TemplateBombTests
     /// <summary>A corpus of other hostile templates: each is refused (a 400) at render, never a crash or another exception.</summary>
     [Theory]
     [MemberData(nameof(Corpus))]
-    public void HostileTemplate_IsRefusedAtRender(string template, string variablesJson) => RefusedAtRender(template, Vars(JsonDocument.Parse(variablesJson).RootElement));
+    public void HostileTemplate_IsRefusedAtRender(string template, string variablesJson) =>
+        RefusedAtRender(template, Vars(JsonDocument.Parse(variablesJson).RootElement));
 
     public static TheoryData<string, string, string> Harmless => new()
     {
