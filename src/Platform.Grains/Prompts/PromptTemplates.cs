@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Fluid;
-using Fluid.Ast;
 using Fluid.Values;
 using Microsoft.Extensions.FileProviders;
 
@@ -15,11 +13,16 @@ public readonly record struct RenderedMessage(string Role, string Content);
 /// <summary>A version compiled once (versions are immutable), ready to render many times.</summary>
 public sealed class CompiledPrompt
 {
-    internal CompiledPrompt(PromptVersion version, IFluidTemplate[] templates, Dictionary<string, (PromptVariable Variable, FluidValue? Default)> variables)
+    internal CompiledPrompt(
+        PromptVersion version,
+        IFluidTemplate[] templates,
+        Dictionary<string, (PromptVariable Variable, FluidValue? Default)> variables,
+        PlatformException? refusal)
     {
         Version = version;
         Templates = templates;
         Variables = variables;
+        Refusal = refusal;
     }
 
     public PromptVersion Version { get; }
@@ -27,21 +30,56 @@ public sealed class CompiledPrompt
     internal IFluidTemplate[] Templates { get; }
 
     internal Dictionary<string, (PromptVariable Variable, FluidValue? Default)> Variables { get; }
+
+    /// <summary>Set for a version stored before today's limits that no longer passes them: every render is refused with it.</summary>
+    internal PlatformException? Refusal { get; }
 }
 
 /// <summary>
 /// Liquid templates (Fluid) in a sandbox: no file system (includes fail), no member access on .NET objects
-/// (variables are converted to plain Liquid values), a step limit against unbounded loops, and an output
-/// size limit. Rendering checks the variables against the version's schema.
+/// (variables are converted to plain Liquid values), a shape checked before parsing (nesting, filter chains,
+/// literal ranges), and a budget of time and characters that every filter, range, assign, loop and write answers
+/// to. Rendering checks the variables against the version's schema. Every limit reached is a 400.
 /// </summary>
 public static class PromptTemplates
 {
     public const int MaxSteps = 100_000;
     public const int MaxOutputChars = 256 * 1024;
+
+    /// <summary>Blocks (if, for, case...) inside each other: Fluid's parser recurses once per level.</summary>
+    public const int MaxNestingDepth = 32;
+
+    /// <summary>Brackets and parentheses inside each other within one tag or output.</summary>
+    public const int MaxExpressionDepth = 16;
+
+    /// <summary>Filters chained in one expression, and separately <c>and</c>/<c>or</c> conditions in one tag.</summary>
+    public const int MaxFilterChain = 50;
+
+    /// <summary>Depth of the parsed tree (blocks, conditions, filters together), the backstop of the limits above.</summary>
+    public const int MaxTreeDepth = 256;
+
+    /// <summary>Ranges are materialised as arrays by Fluid, so a huge range would allocate before any step limit applies.</summary>
+    public const int MaxRangeLength = 10_000;
+
+    /// <summary>Longest string any filter, assign or variable may hold.</summary>
+    public const int MaxValueChars = MaxOutputChars;
+
+    /// <summary>Most items in a list a filter builds or a variable holds.</summary>
+    public const int MaxArrayLength = 10_000;
+
+    /// <summary>Characters one render may build in all (variables, filter results, ranges, output): about 4 MB.</summary>
+    public const int MaxRenderChars = 2 * 1024 * 1024;
+
+    /// <summary>Largest width, precision or alignment in a <c>date</c>, <c>format_number</c> or <c>format_string</c> format.</summary>
+    public const int MaxFormatWidth = 100;
+
+    /// <summary>Wall-clock budget of one render (all messages).</summary>
+    public static readonly TimeSpan MaxRenderTime = TimeSpan.FromMilliseconds(250);
+
     public static readonly IReadOnlyList<string> VariableTypes = ["string", "number", "integer", "boolean", "list", "object"];
     public static readonly IReadOnlyList<string> Roles = ["system", "developer", "user", "assistant"];
 
-    private static readonly FluidParser Parser = new(new FluidParserOptions { AllowFunctions = false });
+    private static readonly TemplateShape.GuardedParser Parser = new();
 
     private static readonly TemplateOptions Options = CreateOptions();
 
@@ -66,17 +104,7 @@ public static class PromptTemplates
                 throw Invalid($"messages[{i}].template must be a string of at most 100000 characters.", $"messages[{i}].template");
             }
 
-            if (!Parser.TryParse(message.Template, out var parsed, out var error))
-            {
-                throw Invalid($"messages[{i}].template has a syntax error: {error}", $"messages[{i}].template");
-            }
-
-            var forbidden = new ForbiddenTags();
-            forbidden.VisitTemplate(parsed);
-            if (forbidden.Found is { } tag)
-            {
-                throw Invalid($"messages[{i}].template uses '{tag}', which prompt templates do not allow (no files, no unbounded buffers).", $"messages[{i}].template");
-            }
+            _ = Parse(message.Template, i);
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -99,7 +127,7 @@ public static class PromptTemplates
                 {
                     using var doc = JsonDocument.Parse(variable.DefaultJson);
                     CheckType(variable, doc.RootElement);
-                    _ = ToFluid(doc.RootElement);
+                    _ = ToFluid(doc.RootElement, variable.Name, budget: null);
                 }
                 catch (JsonException)
                 {
@@ -109,12 +137,43 @@ public static class PromptTemplates
         }
     }
 
+    /// <summary>
+    /// Checks one template's shape, parses it and checks the tree; refusals name the field. The shape is checked
+    /// before Fluid parses anything, so a template nested thousands deep is refused instead of overflowing the stack.
+    /// </summary>
+    private static IFluidTemplate Parse(string template, int index)
+    {
+        var field = $"messages[{index}].template";
+        if (TemplateShape.Problem(template) is { } shape)
+        {
+            throw Invalid($"{field} cannot be saved: {shape}", field);
+        }
+
+        if (!Parser.TryParse(template, out var parsed, out var error))
+        {
+            throw Invalid($"{field} has a syntax error: {error}", field);
+        }
+
+        var checks = new TemplateShape.Checks();
+        checks.VisitTemplate(parsed);
+        return checks.Problem is { } problem ? throw Invalid($"{field} cannot be saved: {problem}", field) : parsed;
+    }
+
+    /// <summary>Compiles a stored version; one that no longer passes the checks compiles to a version whose every render is a 400.</summary>
     public static CompiledPrompt Compile(PromptVersion version)
     {
         var templates = new IFluidTemplate[version.Content.Messages.Count];
+        PlatformException? refusal = null;
         for (var i = 0; i < templates.Length; i++)
         {
-            templates[i] = new Bounds().VisitTemplate(Parser.Parse(version.Content.Messages[i].Template));
+            try
+            {
+                templates[i] = new BoundsRewriter().VisitTemplate(Parse(version.Content.Messages[i].Template, i));
+            }
+            catch (PlatformException ex)
+            {
+                refusal ??= ex;
+            }
         }
 
         var variables = new Dictionary<string, (PromptVariable, FluidValue?)>(StringComparer.Ordinal);
@@ -124,19 +183,25 @@ public static class PromptTemplates
             if (variable.DefaultJson is not null)
             {
                 using var doc = JsonDocument.Parse(variable.DefaultJson);
-                fallback = ToFluid(doc.RootElement);
+                fallback = ToFluid(doc.RootElement, variable.Name, budget: null);
             }
 
             variables[variable.Name] = (variable, fallback);
         }
 
-        return new CompiledPrompt(version, templates, variables);
+        return new CompiledPrompt(version, templates, variables, refusal);
     }
 
     /// <summary>Renders every message; refuses missing required variables, wrong types and unknown names (400 naming the variable).</summary>
     public static RenderedMessage[] Render(CompiledPrompt prompt, IReadOnlyDictionary<string, JsonElement>? variables)
     {
-        var context = new TemplateContext(Options);
+        if (prompt.Refusal is { } refusal)
+        {
+            throw refusal;
+        }
+
+        var budget = new RenderBudget(Stopwatch.GetTimestamp());
+        var context = new RenderContext(Options, budget);
         if (variables is not null)
         {
             foreach (var (name, value) in variables)
@@ -147,7 +212,7 @@ public static class PromptTemplates
                 }
 
                 CheckType(declared.Variable, value);
-                context.SetValue(name, ToFluid(value));
+                context.SetValue(name, ToFluid(value, name, budget));
             }
         }
 
@@ -167,14 +232,13 @@ public static class PromptTemplates
         }
 
         var messages = new RenderedMessage[prompt.Templates.Length];
-        var budget = new BoundedWriter(MaxOutputChars, Stopwatch.GetTimestamp());
-        context.AmbientValues[DeadlineKey] = budget;
+        var writer = new BoundedWriter(MaxOutputChars, budget);
         for (var i = 0; i < messages.Length; i++)
         {
-            budget.Start();
+            writer.Start();
             try
             {
-                var pending = prompt.Templates[i].RenderAsync(budget, NullEncoder.Default, context);
+                var pending = prompt.Templates[i].RenderAsync(writer, NullEncoder.Default, context);
                 if (!pending.IsCompletedSuccessfully)
                 {
                     // Only async filters suspend; the built-in ones complete synchronously.
@@ -188,7 +252,7 @@ public static class PromptTemplates
                 throw Invalid($"Rendering message {i} failed: {ex.Message}", $"messages[{i}]");
             }
 
-            messages[i] = new RenderedMessage(prompt.Version.Content.Messages[i].Role, budget.Take());
+            messages[i] = new RenderedMessage(prompt.Version.Content.Messages[i].Role, writer.Take());
         }
 
         return messages;
@@ -212,20 +276,67 @@ public static class PromptTemplates
         }
     }
 
-    /// <summary>JSON to plain Liquid values: no .NET object ever reaches the template, so there is nothing to reflect on.</summary>
-    private static FluidValue ToFluid(JsonElement value) => value.ValueKind switch
+    /// <summary>
+    /// JSON to plain Liquid values: no .NET object ever reaches the template, so there is nothing to reflect on.
+    /// Lists are capped and everything converted is charged to the render, naming the variable when too large.
+    /// </summary>
+    private static FluidValue ToFluid(JsonElement value, string name, RenderBudget? budget)
     {
-        JsonValueKind.String => new StringValue(value.GetString()),
-        JsonValueKind.Number => value.TryGetDecimal(out var number)
-            ? NumberValue.Create(number)
-            : throw Invalid("A number is outside the range templates can use (about ±7.9e28).", "variables"),
-        JsonValueKind.True => BooleanValue.True,
-        JsonValueKind.False => BooleanValue.False,
-        JsonValueKind.Array => new ArrayValue(value.EnumerateArray().Select(ToFluid).ToArray()),
-        JsonValueKind.Object => new DictionaryValue(new FluidValueDictionaryFluidIndexable(
-            value.EnumerateObject().ToDictionary(p => p.Name, p => ToFluid(p.Value), StringComparer.Ordinal))),
-        _ => NilValue.Instance,
-    };
+        try
+        {
+            return Convert(value, name, budget);
+        }
+        catch (TemplateLimitException)
+        {
+            throw Invalid($"Variable '{name}' is too large: a render may build at most {MaxRenderChars} characters.", $"variables.{name}");
+        }
+
+        static FluidValue Convert(JsonElement value, string name, RenderBudget? budget)
+        {
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    var text = value.GetString()!;
+                    budget?.Charge(text.Length);
+                    return new StringValue(text);
+                case JsonValueKind.Number:
+                    return value.TryGetDecimal(out var number)
+                        ? NumberValue.Create(number)
+                        : throw Invalid("A number is outside the range templates can use (about ±7.9e28).", "variables");
+                case JsonValueKind.True:
+                    return BooleanValue.True;
+                case JsonValueKind.False:
+                    return BooleanValue.False;
+                case JsonValueKind.Array:
+                    var length = value.GetArrayLength();
+                    if (length > MaxArrayLength)
+                    {
+                        throw Invalid($"Variable '{name}' holds a list of {length} items; the limit is {MaxArrayLength}.", $"variables.{name}");
+                    }
+
+                    budget?.Charge((long)length * RenderBudget.ElementChars);
+                    var items = new FluidValue[length];
+                    var i = 0;
+                    foreach (var item in value.EnumerateArray())
+                    {
+                        items[i++] = Convert(item, name, budget);
+                    }
+
+                    return new ArrayValue(items);
+                case JsonValueKind.Object:
+                    var properties = new Dictionary<string, FluidValue>(StringComparer.Ordinal);
+                    foreach (var property in value.EnumerateObject())
+                    {
+                        budget?.Charge(property.Name.Length + RenderBudget.ElementChars);
+                        properties[property.Name] = Convert(property.Value, name, budget);
+                    }
+
+                    return new DictionaryValue(new FluidValueDictionaryFluidIndexable(properties));
+                default:
+                    return NilValue.Instance;
+            }
+        }
+    }
 
     private static TemplateOptions CreateOptions()
     {
@@ -237,164 +348,9 @@ public static class PromptTemplates
             CultureInfo = CultureInfo.InvariantCulture,
             Trimming = TrimmingFlags.None,
         };
+        BoundedFilters.Apply(options.Filters);
         return options;
     }
 
-    /// <summary>Ranges are materialised as arrays by Fluid, so a huge range would allocate before any step limit applies.</summary>
-    public const int MaxRangeLength = 10_000;
-
-    /// <summary>Longest string an <c>assign</c> may hold: without it, a loop of self-appends doubles memory per step.</summary>
-    public const int MaxAssignedChars = MaxOutputChars;
-
-    /// <summary>Wall-clock budget of one render (all messages).</summary>
-    public static readonly TimeSpan MaxRenderTime = TimeSpan.FromMilliseconds(250);
-
-    private const string DeadlineKey = "platform.render-budget";
-
-    private sealed class Bounds : AstRewriter
-    {
-        protected override Expression VisitRangeExpression(RangeExpression rangeExpression) => new BoundedRangeExpression(rangeExpression);
-
-        protected override Statement VisitAssignStatement(AssignStatement assignStatement) =>
-            new AssignStatement(assignStatement.Identifier, new BoundedValueExpression(assignStatement.Value));
-    }
-
-    /// <summary>Refuses, at version creation, tags that read files or buffer without bound.</summary>
-    private sealed class ForbiddenTags : AstVisitor
-    {
-        public string? Found { get; private set; }
-
-        protected override Statement VisitIncludeStatement(IncludeStatement includeStatement)
-        {
-            Found ??= "include";
-            return includeStatement;
-        }
-
-        protected override Statement VisitRenderStatement(RenderStatement renderStatement)
-        {
-            Found ??= "render";
-            return renderStatement;
-        }
-
-        protected override Statement VisitCaptureStatement(CaptureStatement captureStatement)
-        {
-            Found ??= "capture";
-            return captureStatement;
-        }
-    }
-
-    /// <summary>Checks an assigned value's length and the render's time budget.</summary>
-    private sealed class BoundedValueExpression(Expression inner) : Expression
-    {
-        public override async ValueTask<FluidValue> EvaluateAsync(TemplateContext context)
-        {
-            var value = await inner.EvaluateAsync(context);
-            if (value is StringValue && value.ToStringValue().Length > MaxAssignedChars)
-            {
-                throw new InvalidOperationException($"an assigned string exceeded {MaxAssignedChars} characters.");
-            }
-
-            if (context.AmbientValues.TryGetValue(DeadlineKey, out var budget) && budget is BoundedWriter writer)
-            {
-                writer.CheckTime();
-            }
-
-            return value;
-        }
-    }
-
-    private sealed class BoundedRangeExpression(RangeExpression inner) : Expression
-    {
-        public override async ValueTask<FluidValue> EvaluateAsync(TemplateContext context)
-        {
-            var from = (await inner.From.EvaluateAsync(context)).ToNumberValue();
-            var to = (await inner.To.EvaluateAsync(context)).ToNumberValue();
-            if (Math.Abs(from) > int.MaxValue || Math.Abs(to) > int.MaxValue || Math.Abs(to - from) >= MaxRangeLength)
-            {
-                throw new InvalidOperationException($"a range may hold at most {MaxRangeLength} numbers.");
-            }
-
-            return await inner.EvaluateAsync(context);
-        }
-    }
-
     private static PlatformException Invalid(string message, string field) => new(ErrorKind.Invalid, message, field, "invalid_prompt");
-
-    /// <summary>Collects one message's output and refuses to grow past the limit.</summary>
-    private sealed class BoundedWriter(int limit, long startedAt) : TextWriter
-    {
-        private readonly StringBuilder _builder = new();
-
-        public void CheckTime()
-        {
-            if (Stopwatch.GetElapsedTime(startedAt) > MaxRenderTime)
-            {
-                throw new InvalidOperationException($"the render took longer than {MaxRenderTime.TotalMilliseconds:F0} ms.");
-            }
-        }
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public void Start() => _builder.Clear();
-
-        public string Take() => _builder.ToString();
-
-        public override void Write(char value)
-        {
-            Check(1);
-            _builder.Append(value);
-        }
-
-        public override void Write(string? value)
-        {
-            Check(value?.Length ?? 0);
-            _builder.Append(value);
-        }
-
-        public override void Write(char[] buffer, int index, int count)
-        {
-            Check(count);
-            _builder.Append(buffer, index, count);
-        }
-
-        public override void Write(ReadOnlySpan<char> buffer)
-        {
-            Check(buffer.Length);
-            _builder.Append(buffer);
-        }
-
-        // TextWriter's default async writes hop to the thread pool; Fluid renders through them.
-        public override Task WriteAsync(char value)
-        {
-            Write(value);
-            return Task.CompletedTask;
-        }
-
-        public override Task WriteAsync(string? value)
-        {
-            Write(value);
-            return Task.CompletedTask;
-        }
-
-        public override Task WriteAsync(char[] buffer, int index, int count)
-        {
-            Write(buffer, index, count);
-            return Task.CompletedTask;
-        }
-
-        public override Task WriteAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
-        {
-            Write(buffer.Span);
-            return Task.CompletedTask;
-        }
-
-        private void Check(int more)
-        {
-            CheckTime();
-            if (_builder.Length + more > limit)
-            {
-                throw Invalid($"A rendered message exceeded {limit} characters.", "variables");
-            }
-        }
-    }
 }

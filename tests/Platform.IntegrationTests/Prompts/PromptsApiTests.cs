@@ -147,6 +147,51 @@ public sealed class PromptsApiTests(PlatformFactory factory)
     }
 
     [Fact]
+    public async Task TemplateBombs_AreA400_AtCreationOrInsideTheRender_AndTheSiloKeepsServing()
+    {
+        var (_, As) = await NewTenantAsync();
+
+        // Three thousand nested blocks once overflowed the parser's stack and took the silo down.
+        var deep = string.Concat(Enumerable.Repeat("{% if true %}", 3000)) + string.Concat(Enumerable.Repeat("{% endif %}", 3000));
+        using var nested = await As["developer"].PostAsJsonAsync("/api/v1/prompts/bomb/versions", new
+        {
+            messages = new[] { new { role = "system", template = deep } },
+        });
+        using var chain = await As["developer"].PostAsJsonAsync("/api/v1/prompts/bomb/versions", new
+        {
+            messages = new[] { new { role = "system", template = "{{ 'a'" + string.Concat(Enumerable.Repeat(" | append: 'a'", 1500)) + " }}" } },
+        });
+        using var range = await As["developer"].PostAsJsonAsync("/api/v1/prompts/bomb/versions", new
+        {
+            messages = new[] { new { role = "system", template = "{% assign r = (1..20000000) %}{{ r | size }}" } },
+        });
+
+        foreach (var refused in new[] { nested, chain, range })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("messages[0].template", (await JsonAsync(refused)).GetProperty("field").GetString());
+        }
+
+        // A range sized by a variable can only be stopped inside the render: a 400 on /render and on /v1, never a 500.
+        using var saved = await As["developer"].PostAsJsonAsync("/api/v1/prompts/bomb/versions", new
+        {
+            messages = new[] { new { role = "system", template = "{% assign r = (1..n) %}{{ r | size }}" } },
+            variables = new[] { new { name = "n", type = "integer", required = true } },
+            parameters = new { model = "sim-small" },
+        });
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+
+        using var render = await As["viewer"].PostAsJsonAsync("/api/v1/prompts/bomb/render", new { version = 1, variables = new { n = 20_000_000 } });
+        using var chat = await ChatAsync(As["client"], new { name = "bomb", version = 1, variables = new { n = 20_000_000 } });
+        using var ok = await As["viewer"].PostAsJsonAsync("/api/v1/prompts/bomb/render", new { version = 1, variables = new { n = 3 } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, render.StatusCode);
+        Assert.Equal("messages[0]", (await JsonAsync(render)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, chat.StatusCode);
+        Assert.Equal("3", (await JsonAsync(ok)).GetProperty("messages")[0].GetProperty("content").GetString());
+    }
+
+    [Fact]
     public async Task MissingOrMistypedVariable_IsA400NamingIt_OnRenderAndOnChat()
     {
         var (_, As) = await NewTenantAsync();
