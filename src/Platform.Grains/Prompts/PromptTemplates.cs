@@ -172,7 +172,8 @@ public static class PromptTemplates
             }
             catch (PlatformException ex)
             {
-                refusal ??= ex;
+                // The version is at fault, not the caller: its deployment arm counts the failure.
+                refusal ??= new PlatformException(ErrorKind.Invalid, ex.Message, ex.Field, ErrorCodes.PromptRenderFailed);
             }
         }
 
@@ -249,7 +250,7 @@ public static class PromptTemplates
             {
                 // Fluid's step and recursion limits, our range, length and time limits, and runtime errors of the
                 // template itself (a division by zero, an overflow): the version or the variables are at fault.
-                throw Invalid($"Rendering message {i} failed: {ex.Message}", $"messages[{i}]");
+                throw new PlatformException(ErrorKind.Invalid, $"Rendering message {i} failed: {RenderFailure(ex)}", $"messages[{i}]", ErrorCodes.PromptRenderFailed);
             }
 
             messages[i] = new RenderedMessage(prompt.Version.Content.Messages[i].Role, writer.Take());
@@ -351,6 +352,18 @@ public static class PromptTemplates
         BoundedFilters.Apply(options.Filters);
         return options;
     }
+
+    /// <summary>Why a render failed, in the template author's terms (never an exception's own text, which may name .NET types).</summary>
+    private static string RenderFailure(Exception ex) => ex switch
+    {
+        TemplateLimitException limit => limit.Message,
+        DivideByZeroException => "the template divides by zero.",
+        OverflowException or ArithmeticException => "a number in the template is out of range.",
+        InvalidOperationException when ex.Message.Contains("statements", StringComparison.OrdinalIgnoreCase)
+            => $"the template took more than {MaxSteps} steps.",
+        InvalidOperationException when ex.Message.Contains("recursion", StringComparison.OrdinalIgnoreCase) => "the template recursed too deeply.",
+        _ => "the template failed at render time.",
+    };
 
     private static PlatformException Invalid(string message, string field) => new(ErrorKind.Invalid, message, field, "invalid_prompt");
 }

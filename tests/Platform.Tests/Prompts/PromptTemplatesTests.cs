@@ -21,6 +21,24 @@ public sealed class PromptTemplatesTests
         return PromptTemplates.Render(PromptTemplates.Compile(Version(content)), Vars(variablesJson))[0].Content;
     }
 
+    [Theory]
+    [InlineData("{% for i in (1..10000) %}{% for j in (1..10000) %}{% if j == 0 %}x{% endif %}{% endfor %}{% endfor %}")]
+    [InlineData("{{ 1 | divided_by: 0 }}")]
+    [InlineData("{{ 79228162514264337593543950335 | plus: 79228162514264337593543950335 }}")]
+    public void RenderFailure_IsTheVersionsFault_InTheAuthorsTerms(string template)
+    {
+        var content = Content(template);
+        PromptTemplates.Validate(content);
+
+        var error = Assert.Throws<PlatformException>(() => PromptTemplates.Render(PromptTemplates.Compile(Version(content)), Vars("{}")));
+
+        Assert.Equal(ErrorCodes.PromptRenderFailed, error.Code);
+        Assert.Equal("messages[0]", error.Field);
+        Assert.StartsWith("Rendering message 0 failed: ", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Render_EachVariableType()
     {
