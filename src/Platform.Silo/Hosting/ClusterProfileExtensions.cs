@@ -29,6 +29,7 @@ public static class ClusterProfileExtensions
         // platform caches far fewer remote grains, and a miss only costs one directory lookup.
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = 100_000);
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        silo.Services.AddSingleton(new Platform.Gateway.ConfiguredModelRoutes(options.Models));
         silo.Services.AddPlatformGrainServices();
         silo.AddReminders();
 
@@ -48,6 +49,7 @@ public static class ClusterProfileExtensions
     public static IServiceCollection AddPlatformGrainServices(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new Platform.Gateway.ConfiguredModelRoutes([]));
         services.TryAddSingleton(_ => new Platform.Notifications.WebhookSender(
             new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) }));
         return services;

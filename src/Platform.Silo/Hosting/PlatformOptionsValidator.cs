@@ -1,7 +1,7 @@
 using System.Net;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
-using Platform.Providers.Catalog;
+using Platform.Gateway;
 using Platform.Tenants;
 
 namespace Platform.Silo.Hosting;
@@ -50,7 +50,7 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
             failures.Add("Platform:Bootstrap:DemoClientKey must differ from Platform:Bootstrap:AdminKey.");
         }
 
-        failures.AddRange(ModelCatalog.Validate(options.Models, "Platform:Models"));
+        failures.AddRange(ModelRouteRules.Validate(options.Models, "Platform:Models"));
 
         if (options.UsesAzure)
         {
