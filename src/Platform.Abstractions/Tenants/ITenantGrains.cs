@@ -46,6 +46,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
     Task<ApiKeyInfo?> GetAsync();
 
     [Alias("RevokeAsync")]
+    [Idempotent]
     Task<ApiKeyInfo> RevokeAsync(DateTimeOffset at);
 }
 
@@ -54,9 +55,11 @@ public interface IApiKeyGrain : IGrainWithStringKey
 public interface ITenantDirectoryGrain : IGrainWithStringKey
 {
     [Alias("AddAsync")]
+    [Idempotent]
     Task AddAsync(string tenantId);
 
     [Alias("ListAsync")]
+    [Idempotent]
     Task<IReadOnlyList<string>> ListAsync();
 }
 
@@ -68,6 +71,7 @@ public interface IAuditLogGrain : IGrainWithStringKey
     Task<AuditEntry> AppendAsync(AuditRecord record);
 
     [Alias("QueryAsync")]
+    [Idempotent]
     Task<AuditPage> QueryAsync(AuditQuery query);
 }
 

@@ -31,6 +31,8 @@ public static class ClusterProfileExtensions
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.AddSingleton(new Platform.Gateway.ConfiguredModelRoutes(options.Models));
         silo.Services.AddPlatformGrainServices();
+        silo.Services.AddSingleton(sp => new SiloLossRetryPolicy(sp.GetRequiredService<TimeProvider>()));
+        silo.AddOutgoingGrainCallFilter<SiloLossRetryFilter>();
         silo.AddReminders();
 
         if (options.UsesAzure)
