@@ -71,7 +71,6 @@ public sealed partial class SiloProcess : IAsyncDisposable
     {
         ["Platform:DataDirectory"] = dataDirectory,
         ["Platform:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(),
-        ["Platform:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(),
         ["Platform:Bootstrap:AdminKey"] = TestEnvironment.AdminKey,
         ["Platform:Bootstrap:DemoClientKey"] = TestEnvironment.DemoKey,
     };
