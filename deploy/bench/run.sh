@@ -45,7 +45,7 @@ nginx -c "$work/nginx/nginx.conf" & pids+=($!)
 export BENCH_KEY="bench-client-key-0123456789abcdef0123456789"
 (cd "$work/gateway" && exec env ${GATEWAY_ENV:-} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
   --Platform:DataDirectory="$work/data" \
-  --Platform:Cluster:SiloPort="$(free_port)" --Platform:Cluster:GatewayPort="$(free_port)" \
+  --Platform:Cluster:SiloPort="$(free_port)" \
   --Platform:Bootstrap:AdminKey="bench-admin-key-0123456789abcdef0123456789" \
   --Platform:Bootstrap:DemoClientKey="$BENCH_KEY" \
   --Platform:Models:9:Name=bench --Platform:Models:9:Provider=openai \

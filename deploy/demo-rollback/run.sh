@@ -16,7 +16,7 @@ echo "Building the platform..."
 dotnet publish src/Platform.Silo -c Release -o "$work/app" --nologo -v q -clp:ErrorsOnly >/dev/null
 (cd "$work/app" && exec dotnet Platform.Silo.dll --urls "http://127.0.0.1:$port" \
   --Platform:DataDirectory="$work/data" \
-  --Platform:Cluster:SiloPort="$((port + 1))" --Platform:Cluster:GatewayPort="$((port + 2))" \
+  --Platform:Cluster:SiloPort="$((port + 1))" \
   --Platform:Bootstrap:AdminKey="$admin" \
   --Platform:Models:0:Simulated:ErrorRate=0.01 \
   --Platform:Models:9:Name=sim-worse --Platform:Models:9:Provider=simulated --Platform:Models:9:UpstreamModel=gpt-4o-mini \

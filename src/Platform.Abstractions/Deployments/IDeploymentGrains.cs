@@ -40,10 +40,12 @@ public interface IDeploymentGrain : IGrainWithStringKey
 public interface IMonitorGrain : IGrainWithStringKey
 {
     [Alias("GetReportAsync")]
+    [Idempotent]
     Task<MonitorReport> GetReportAsync();
 
     /// <summary>Per-arm metrics of the requests in [from, to), at minute resolution, over the last hour.</summary>
     [Alias("GetRangeAsync")]
+    [Idempotent]
     Task<MonitorReport> GetRangeAsync(DateTimeOffset from, DateTimeOffset to);
 
     /// <summary>Evaluates the rollout policy now (also runs every second by itself).</summary>

@@ -47,8 +47,10 @@ public interface IPromptVersionGrain : IGrainWithStringKey
 public interface IPromptIndexGrain : IGrainWithStringKey
 {
     [Alias("AddAsync")]
+    [Idempotent]
     Task AddAsync(string prompt);
 
     [Alias("ListAsync")]
+    [Idempotent]
     Task<IReadOnlyList<string>> ListAsync();
 }

@@ -86,6 +86,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
     Task<ApiKeyInfo?> GetAsync();
 
     [Alias("RevokeAsync")]
+    [Idempotent]
     Task<ApiKeyInfo> RevokeAsync(DateTimeOffset at);
 }
 
@@ -94,9 +95,11 @@ public interface IApiKeyGrain : IGrainWithStringKey
 public interface ITenantDirectoryGrain : IGrainWithStringKey
 {
     [Alias("AddAsync")]
+    [Idempotent]
     Task AddAsync(string tenantId);
 
     [Alias("ListAsync")]
+    [Idempotent]
     Task<IReadOnlyList<string>> ListAsync();
 }
 
@@ -108,6 +111,7 @@ public interface IAuditLogGrain : IGrainWithStringKey
     Task<AuditEntry> AppendAsync(AuditRecord record);
 
     [Alias("QueryAsync")]
+    [Idempotent]
     Task<AuditPage> QueryAsync(AuditQuery query);
 }
 

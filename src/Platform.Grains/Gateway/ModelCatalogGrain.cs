@@ -15,9 +15,17 @@ public sealed class ModelCatalogState
     public List<ModelRoute> Routes { get; set; } = [];
 }
 
-/// <summary>Single writer of the API-managed model routes; every change is audited in the system tenant's log.</summary>
+/// <summary>The routes in this silo's configuration (<c>Platform:Models</c>), which API-managed routes extend or override.</summary>
+public sealed record ConfiguredModelRoutes(IReadOnlyList<ModelRoute> Routes);
+
+/// <summary>
+/// Single writer of the API-managed model routes; every change is audited in the system tenant's log.
+/// Each change is validated here, against the whole catalog it would produce (configured routes merged with
+/// the stored ones), so two concurrent changes can never both pass against a catalog neither saw whole.
+/// </summary>
 public sealed class ModelCatalogGrain(
-    [PersistentState("modelcatalog", PlatformStorage.Default)] IPersistentState<ModelCatalogState> state) : Grain, IModelCatalogGrain
+    [PersistentState("modelcatalog", PlatformStorage.Default)] IPersistentState<ModelCatalogState> state,
+    ConfiguredModelRoutes configured) : Grain, IModelCatalogGrain
 {
     public const string Key = "global";
 
@@ -27,6 +35,7 @@ public sealed class ModelCatalogGrain(
 
     public async Task<ModelCatalogSnapshot> UpsertAsync(ModelRoute route, Actor actor)
     {
+        ThrowIfInvalid([.. state.State.Routes.Where(r => r.Name != route.Name), route]);
         var index = state.State.Routes.FindIndex(r => r.Name == route.Name);
         var before = index >= 0 ? Describe(state.State.Routes[index]) : null;
         var previous = new List<ModelRoute>(state.State.Routes);
@@ -52,6 +61,7 @@ public sealed class ModelCatalogGrain(
             return false;
         }
 
+        ThrowIfInvalid([.. state.State.Routes.Where(r => r.Name != name)]);
         var before = Describe(state.State.Routes[index]);
         var previous = new List<ModelRoute>(state.State.Routes);
         state.State.Routes.RemoveAt(index);
@@ -72,6 +82,16 @@ public sealed class ModelCatalogGrain(
             state.State.Version--;
             state.State.Routes = previous;
             throw;
+        }
+    }
+
+    /// <summary>Refuses a change whose merged catalog breaks a rule (say a fallback to a route another change just removed).</summary>
+    private void ThrowIfInvalid(List<ModelRoute> apiRoutes)
+    {
+        var failures = ModelRouteRules.Validate(ModelRouteRules.Merge(configured.Routes, apiRoutes), "routes");
+        if (failures.Count > 0)
+        {
+            throw new PlatformException(ErrorKind.Invalid, string.Join(" ", failures));
         }
     }
 

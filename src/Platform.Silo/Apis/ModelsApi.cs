@@ -53,12 +53,8 @@ public static class ModelsApi
                 "credentialEnvironmentVariable");
         }
 
-        var grain = grains.GetGrain<IModelCatalogGrain>(ModelCatalogGrain.Key);
-        var current = await grain.GetAsync();
-        var proposed = current.Routes.Where(r => r.Name != name).Append(route).ToList();
-        ThrowIfInvalid(catalogs.MergedWith(proposed));
-
-        await grain.UpsertAsync(route, context.GetActor());
+        // The catalog grain validates the change against the whole merged catalog, as its single writer.
+        await grains.GetGrain<IModelCatalogGrain>(ModelCatalogGrain.Key).UpsertAsync(route, context.GetActor());
         await catalogs.RefreshAsync(context.RequestAborted);
         return TypedResults.Ok(ModelRouteResponse.From(catalogs.Current.Find(name)!, catalogs.ApiManaged));
     }
@@ -74,20 +70,10 @@ public static class ModelsApi
                 : PlatformException.NotFound($"Model route '{name}'");
         }
 
-        var remaining = current.Routes.Where(r => r.Name != name).ToList();
-        ThrowIfInvalid(catalogs.MergedWith(remaining));
+        // Refused by the grain when a remaining route still names this one as a fallback.
         await grain.RemoveAsync(name, context.GetActor());
         await catalogs.RefreshAsync(context.RequestAborted);
         return TypedResults.NoContent();
-    }
-
-    private static void ThrowIfInvalid(List<ModelRoute> merged)
-    {
-        var failures = ModelCatalog.Validate(merged, "routes");
-        if (failures.Count > 0)
-        {
-            throw new PlatformException(ErrorKind.Invalid, string.Join(" ", failures));
-        }
     }
 }
 

@@ -38,9 +38,6 @@ public sealed partial class ModelCatalogProvider : BackgroundService
 
     public IReadOnlyList<ModelRoute> Configured => _configured;
 
-    /// <summary>The merged route list a change would produce, for validation before it is stored.</summary>
-    public List<ModelRoute> MergedWith(IReadOnlyList<ModelRoute> apiRoutes) => Merge(apiRoutes);
-
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await _refresh.WaitAsync(cancellationToken);
@@ -85,15 +82,9 @@ public sealed partial class ModelCatalogProvider : BackgroundService
 
     private CatalogView Build(ModelCatalogSnapshot snapshot)
     {
-        var merged = Merge(snapshot.Routes);
+        var merged = ModelRouteRules.Merge(_configured, snapshot.Routes);
         var catalog = new ModelCatalog(merged, _prices, route => _clients.GetOrAdd(JsonSerializer.Serialize(route), _ => ModelCatalog.CreateClients(route)));
         return new CatalogView(snapshot.Version, catalog, snapshot.Routes.Select(r => r.Name).ToHashSet(StringComparer.Ordinal));
-    }
-
-    private List<ModelRoute> Merge(IReadOnlyList<ModelRoute> apiRoutes)
-    {
-        var api = apiRoutes.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-        return [.. _configured.Where(r => !api.Contains(r.Name)), .. apiRoutes];
     }
 
     private sealed record CatalogView(long Version, ModelCatalog Catalog, IReadOnlySet<string> ApiManaged);

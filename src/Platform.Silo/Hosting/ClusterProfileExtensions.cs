@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 using Platform.Hosting;
@@ -29,7 +30,10 @@ public static class ClusterProfileExtensions
         // platform caches far fewer remote grains, and a miss only costs one directory lookup.
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = 100_000);
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        silo.Services.AddSingleton(new Platform.Gateway.ConfiguredModelRoutes(options.Models));
         silo.Services.AddPlatformGrainServices(options.Webhooks.AllowPrivateNetworks);
+        silo.Services.AddSingleton(sp => new SiloLossRetryPolicy(sp.GetRequiredService<TimeProvider>()));
+        silo.AddOutgoingGrainCallFilter<SiloLossRetryFilter>();
         silo.AddReminders();
 
         if (options.UsesAzure)
@@ -41,13 +45,55 @@ public static class ClusterProfileExtensions
             silo.AddEmbeddedProfile(options);
         }
 
+        silo.AddClusterTls(options.Cluster.Tls);
         return silo;
     }
+
+    /// <summary>
+    /// Mutual TLS on the silo port (and the gateway, if opened): each silo presents the configured certificate and
+    /// accepts only a peer presenting the same one. A connection that does not complete that handshake is closed
+    /// before any Orleans message is read.
+    /// </summary>
+    private static void AddClusterTls(this ISiloBuilder silo, ClusterTlsOptions tls)
+    {
+        if (!tls.Enabled)
+        {
+            return;
+        }
+
+        var failures = new List<string>();
+        var certificate = ClusterCertificate.TryLoad(tls, TimeProvider.System, failures)
+            ?? throw new PlatformConfigurationException(string.Join(Environment.NewLine, failures));
+        var thumbprint = certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        silo.UseTls(certificate, o =>
+        {
+            o.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+            o.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+            o.CheckCertificateRevocation = false;
+
+            // Trust is the pinned certificate, not a chain: a self-signed certificate in a shared secret is enough.
+            o.RemoteCertificateValidation = (remote, _, _) =>
+                remote is not null && remote.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256).AsSpan().SequenceEqual(thumbprint);
+        });
+    }
+
+    /// <summary>
+    /// Listening endpoints: the silo port on <paramref name="listen"/>, the client gateway only when
+    /// <c>Platform:Cluster:GatewayPort</c> is set (Orleans opens it whenever a gateway port or endpoint is configured).
+    /// </summary>
+    private static void ConfigureListening(this ISiloBuilder silo, IPAddress listen, ClusterEndpointOptions cluster) =>
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.SiloListeningEndpoint = new IPEndPoint(listen, cluster.SiloPort);
+            o.GatewayPort = cluster.GatewayPort ?? 0;
+            o.GatewayListeningEndpoint = cluster.GatewayPort is { } gateway ? new IPEndPoint(listen, gateway) : null;
+        });
 
     /// <summary>Services the grains take in their constructors (test clusters call this too).</summary>
     public static IServiceCollection AddPlatformGrainServices(this IServiceCollection services, bool allowPrivateWebhooks = false)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new Platform.Gateway.ConfiguredModelRoutes([]));
         services.TryAddSingleton(_ => Platform.Notifications.WebhookSender.Create(allowPrivateWebhooks));
         return services;
     }
@@ -69,7 +115,9 @@ public static class ClusterProfileExtensions
 
     private static void AddEmbeddedProfile(this ISiloBuilder silo, PlatformOptions options)
     {
-        silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
+        // Loopback only: the embedded profile is one machine's cluster.
+        silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort ?? 0);
+        silo.ConfigureListening(IPAddress.Loopback, options.Cluster);
         silo.AddPlatformSqliteStorage(options.DataDirectory);
         silo.AddPlatformMemoryStreams();
     }
@@ -111,13 +159,16 @@ public static class ClusterProfileExtensions
         var tables = new TableServiceClient(connectionString);
 
         silo.UseAzureStorageClustering(o => o.TableServiceClient = tables);
+        var gatewayPort = options.Cluster.GatewayPort ?? 0;
         if (options.Cluster.AdvertisedAddress is { Length: > 0 } address)
         {
-            silo.ConfigureEndpoints(IPAddress.Parse(address), options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: true);
+            silo.ConfigureEndpoints(IPAddress.Parse(address), options.Cluster.SiloPort, gatewayPort);
+            silo.ConfigureListening(IPAddress.IsLoopback(IPAddress.Parse(address)) ? IPAddress.Loopback : IPAddress.Any, options.Cluster);
         }
         else
         {
-            silo.ConfigureEndpoints(options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: true);
+            silo.ConfigureEndpoints(options.Cluster.SiloPort, gatewayPort);
+            silo.ConfigureListening(IPAddress.Any, options.Cluster);
         }
 
         if (options.Azure.GrainStorage == "blob")

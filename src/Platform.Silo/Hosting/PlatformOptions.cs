@@ -59,11 +59,43 @@ public sealed class ClusterEndpointOptions
     /// <summary><c>Platform:Cluster:SiloPort</c>: silo-to-silo port. Default 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary><c>Platform:Cluster:GatewayPort</c>: Orleans client gateway port. Default 30000.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    /// <summary>
+    /// <c>Platform:Cluster:GatewayPort</c>: port of the Orleans client gateway, for external Orleans clients. Default: none, the
+    /// gateway is not opened (the platform's own clients, the CLI included, use HTTP; nothing in it needs an Orleans client).
+    /// </summary>
+    public int? GatewayPort { get; set; }
 
-    /// <summary><c>Platform:Cluster:AdvertisedAddress</c>: IP other silos reach this one on (azure profile). Default: the host's address.</summary>
+    /// <summary>
+    /// <c>Platform:Cluster:AdvertisedAddress</c>: IP other silos reach this one on (azure profile). Default: the host's address.
+    /// The embedded profile always listens on loopback; the azure profile listens on loopback when this is a loopback
+    /// address, otherwise on every interface (containers often cannot bind the address they are reached on).
+    /// </summary>
     public string? AdvertisedAddress { get; set; }
+
+    public ClusterTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// <c>Platform:Cluster:Tls</c>: mutual TLS between silos (and on the client gateway, if opened). Every silo presents the
+/// configured certificate and accepts a peer only if it presents the same one (pinned by thumbprint, so a self-signed
+/// certificate shared through a secret is enough). Off unless a certificate is configured; required on the kubernetes profile.
+/// </summary>
+public sealed class ClusterTlsOptions
+{
+    /// <summary>
+    /// <c>Platform:Cluster:Tls:CertificatePath</c>: the certificate, as a PKCS#12 file (<c>.pfx</c>/<c>.p12</c>) holding
+    /// its private key, or a PEM file (then <see cref="PrivateKeyPath"/> names the PEM key). Default: none (TLS off).
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary><c>Platform:Cluster:Tls:CertificatePassword</c>: password of the PKCS#12 file. Default: none.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary><c>Platform:Cluster:Tls:PrivateKeyPath</c>: PEM private key of a PEM certificate (for example a Kubernetes TLS secret's <c>tls.key</c>). Default: none.</summary>
+    public string? PrivateKeyPath { get; set; }
+
+    /// <summary>True when a certificate is configured.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
 }
 
 public sealed class AzureProfileOptions

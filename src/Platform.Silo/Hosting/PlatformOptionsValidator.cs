@@ -1,7 +1,7 @@
 using System.Net;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
-using Platform.Providers.Catalog;
+using Platform.Gateway;
 using Platform.Tenants;
 
 namespace Platform.Silo.Hosting;
@@ -37,7 +37,19 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
         }
 
         ValidatePort(failures, "Platform:Cluster:SiloPort", options.Cluster.SiloPort);
-        ValidatePort(failures, "Platform:Cluster:GatewayPort", options.Cluster.GatewayPort);
+        if (options.Cluster.GatewayPort is { } gatewayPort)
+        {
+            ValidatePort(failures, "Platform:Cluster:GatewayPort", gatewayPort);
+        }
+
+        ClusterCertificate.TryLoad(options.Cluster.Tls, TimeProvider.System, failures)?.Dispose();
+        if (options.UsesKubernetes && !options.Cluster.Tls.Enabled)
+        {
+            // Pods share the cluster network with every other workload, and a NetworkPolicy only holds where the network
+            // plugin enforces it: on Kubernetes the silo port must authenticate its peers itself.
+            failures.Add("Platform:Cluster:Tls:CertificatePath is required on the kubernetes profile (silo-to-silo mutual TLS; "
+                + "k8s/README.md shows how to create the platform-cluster-tls secret).");
+        }
         if (options.Cluster.AdvertisedAddress is { Length: > 0 } address && !IPAddress.TryParse(address, out _))
         {
             failures.Add($"Platform:Cluster:AdvertisedAddress '{address}' is not an IP address.");
@@ -60,7 +72,7 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
             failures.Add($"Platform:Authentication:FailureWindowSeconds must be between 1 and 3600 (was {options.Authentication.FailureWindowSeconds}).");
         }
 
-        failures.AddRange(ModelCatalog.Validate(options.Models, "Platform:Models"));
+        failures.AddRange(ModelRouteRules.Validate(options.Models, "Platform:Models"));
 
         if (options.UsesAzure)
         {

@@ -111,4 +111,49 @@ public sealed class ModelCatalogApiTests(GatewayFixture fixture)
         Assert.Contains((await JsonAsync(audit)).GetProperty("entries").EnumerateArray(),
             e => e.GetProperty("action").GetString() == "model.upsert" && e.GetProperty("target").GetString() == $"model/{name}");
     }
+
+    [Fact]
+    public async Task ConcurrentConflictingPuts_ExactlyOneOfEachPairSucceeds_TheOtherIsAProblem()
+    {
+        // Each pair: PUT a chat route falling back to 'b', while 'b' is turned into an embedding route. Either alone is
+        // valid; together they break the rule that a fallback has the route's mode. Validation outside the catalog grain
+        // let both pass against a catalog that neither saw whole.
+        using var admin = fixture.Host.Admin();
+        var pairs = Enumerable.Range(0, 12).Select(_ => "race-" + Guid.NewGuid().ToString("N")[..6]).ToList();
+        foreach (var pair in pairs)
+        {
+            using var target = await admin.PutAsJsonAsync($"/api/v1/models/{pair}-b", new { provider = "simulated" });
+            Assert.Equal(HttpStatusCode.OK, target.StatusCode);
+        }
+
+        var racing = pairs.Select(pair => Task.WhenAll(
+            admin.PutAsJsonAsync($"/api/v1/models/{pair}-a", new { provider = "simulated", fallbacks = new[] { $"{pair}-b" } }),
+            admin.PutAsJsonAsync($"/api/v1/models/{pair}-b", new { provider = "simulated", mode = "embedding" }))).ToList();
+        var results = await Task.WhenAll(racing);
+
+        try
+        {
+            foreach (var responses in results)
+            {
+                Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
+                var refused = Assert.Single(responses, r => r.StatusCode != HttpStatusCode.OK);
+                Assert.Contains(refused.StatusCode, new[] { HttpStatusCode.BadRequest, HttpStatusCode.Conflict });
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                Assert.Contains("Fallbacks", (await JsonAsync(refused)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            foreach (var response in results.SelectMany(r => r))
+            {
+                response.Dispose();
+            }
+
+            foreach (var pair in pairs)
+            {
+                (await admin.DeleteAsync($"/api/v1/models/{pair}-a")).Dispose();
+                (await admin.DeleteAsync($"/api/v1/models/{pair}-b")).Dispose();
+            }
+        }
+    }
 }

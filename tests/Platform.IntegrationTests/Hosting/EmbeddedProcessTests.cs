@@ -49,11 +49,17 @@ public sealed class EmbeddedProcessTests
     }
 
     [Fact]
-    public async Task ConfiguredBootstrapKeys_AreAcceptedAsGiven_AndNotPrinted()
+    public async Task ConfiguredBootstrapKeys_AreAcceptedAsGiven_AndNotPrinted_AndOnlyHttpAndSiloPortsListen_OnLoopback()
     {
         var dataDirectory = TestEnvironment.NewTempDirectory("platform-bootkeys");
-        await using var silo = SiloProcess.Start(SiloProcess.EmbeddedSettings(dataDirectory));
+        var settings = SiloProcess.EmbeddedSettings(dataDirectory);
+        await using var silo = SiloProcess.Start(settings);
         await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+
+        // No Orleans client gateway unless configured, and nothing beyond loopback on the embedded profile.
+        string[] expected = [$"127.0.0.1:{settings["Platform:Cluster:SiloPort"]}", $"127.0.0.1:{silo.HttpPort}"];
+        var listening = silo.ListeningEndpoints().Select(e => e.ToString());
+        Assert.Equal(expected.Order(StringComparer.Ordinal), listening.Order(StringComparer.Ordinal));
 
         using var me = await silo.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/api/v1/tenants", TestEnvironment.AdminKey));
         Assert.Equal(HttpStatusCode.OK, me.StatusCode);

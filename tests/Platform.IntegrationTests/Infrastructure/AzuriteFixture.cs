@@ -78,7 +78,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
         ["Platform:ServiceId"] = clusterId,
         ["Platform:Cluster:AdvertisedAddress"] = "127.0.0.1",
         ["Platform:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(),
-        ["Platform:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(),
         ["Platform:Bootstrap:AdminKey"] = TestEnvironment.AdminKey,
     };
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -39,6 +40,51 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// The TCP endpoints this process listens on, from <c>/proc/net/tcp</c> and <c>tcp6</c> (sockets matched by inode
+    /// with <c>/proc/{pid}/fd</c>), so a test sees every port the process opened, not only the ones it expects.
+    /// </summary>
+    public IReadOnlyList<IPEndPoint> ListeningEndpoints()
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{_process.Id}/fd"))
+        {
+            var target = new FileInfo(fd).LinkTarget;
+            if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal))
+            {
+                inodes.Add(target["socket:[".Length..^1]);
+            }
+        }
+
+        var endpoints = new List<IPEndPoint>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var columns = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (columns.Length > 9 && columns[3] == "0A" && inodes.Contains(columns[9]))
+                {
+                    var (address, port) = (columns[1][..columns[1].IndexOf(':')], columns[1][(columns[1].IndexOf(':') + 1)..]);
+                    endpoints.Add(new IPEndPoint(ParseProcAddress(address), Convert.ToInt32(port, 16)));
+                }
+            }
+        }
+
+        return endpoints;
+    }
+
+    /// <summary>An address of <c>/proc/net/tcp*</c>: 32-bit words in host (little-endian) order.</summary>
+    private static IPAddress ParseProcAddress(string hex)
+    {
+        var bytes = Convert.FromHexString(hex);
+        for (var i = 0; i < bytes.Length; i += 4)
+        {
+            Array.Reverse(bytes, i, 4);
+        }
+
+        return new IPAddress(bytes);
+    }
+
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts the silo; settings are passed as <c>--Key=Value</c> command-line arguments.</summary>
@@ -71,7 +117,6 @@ public sealed partial class SiloProcess : IAsyncDisposable
     {
         ["Platform:DataDirectory"] = dataDirectory,
         ["Platform:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(),
-        ["Platform:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(),
         ["Platform:Bootstrap:AdminKey"] = TestEnvironment.AdminKey,
         ["Platform:Bootstrap:DemoClientKey"] = TestEnvironment.DemoKey,
     };

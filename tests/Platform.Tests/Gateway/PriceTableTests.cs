@@ -69,7 +69,7 @@ public sealed class PriceTableTests
             new() { Name = "w", Provider = "simulated", ContextWindow = 0 },
         ];
 
-        var failures = ModelCatalog.Validate(routes, "Platform:Models");
+        var failures = ModelRouteRules.Validate(routes, "Platform:Models");
 
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:0:Provider", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:1:Name", StringComparison.Ordinal));
