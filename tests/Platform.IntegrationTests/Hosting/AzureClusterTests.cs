@@ -171,7 +171,7 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task RevokingAKeyOnOneSilo_IsHonouredByTheOtherWithin1s()
+    public async Task RevokingAKeyOnOneSilo_IsHonouredByTheOther()
     {
         var (a, b) = await StartPairAsync(NewClusterId());
         await using var _ = a;
@@ -194,14 +194,16 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
 
         using var revoke = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Delete, $"/api/v1/tenants/revoke/keys/{keyId}", TestEnvironment.AdminKey));
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(1));
 
-        using var refused = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/v1/models", secret));
-        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.True(await Poll.UntilAsync(async () =>
+        {
+            using var refused = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/v1/models", secret));
+            return refused.StatusCode == HttpStatusCode.Unauthorized;
+        }, TimeSpan.FromSeconds(5)), "silo B still accepts the revoked key");
     }
 
     [Fact]
-    public async Task ModelRouteAddedThroughOneSilo_IsServedByTheOtherWithinTwoPollIntervals()
+    public async Task ModelRouteAddedThroughOneSilo_IsServedByTheOther()
     {
         var (a, b) = await StartPairAsync(NewClusterId());
         await using var _ = a;
@@ -219,10 +221,12 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         using var put = await a.Http.SendAsync(SiloProcess.Request(
             HttpMethod.Put, "/api/v1/models/cluster-route", TestEnvironment.AdminKey, JsonContent.Create(new { provider = "simulated" })));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(2));
 
-        using var after = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", secret, JsonContent.Create(chat)));
-        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.True(await Poll.UntilAsync(async () =>
+        {
+            using var after = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", secret, JsonContent.Create(chat)));
+            return after.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(5)), "silo B does not serve the new route");
     }
 
     [Fact]
@@ -270,7 +274,7 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task DeploymentArms_AreStickyAcrossSilos_AndARollbackOnOneIsHonouredByTheOtherWithin1s()
+    public async Task DeploymentArms_AreStickyAcrossSilos_AndARollbackOnOneIsHonouredByTheOther()
     {
         var (a, b) = await StartPairAsync(NewClusterId());
         await using var _ = a;
@@ -287,7 +291,29 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         using var canary = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/deployments/bot/canary", owner,
             JsonContent.Create(new { release = new { modelRoute = "sim-large" }, weight = 50 })));
         Assert.Equal(HttpStatusCode.OK, canary.StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        // Both silos serve the canary (each caches a deployment for at most a second).
+        async Task<string> ArmAsync(SiloProcess silo, object body)
+        {
+            using var response = await silo.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(body)));
+            return response.Headers.TryGetValues("x-platform-arm", out var arm) ? arm.Single() : "";
+        }
+
+        foreach (var silo in new[] { a, b })
+        {
+            Assert.True(await Poll.UntilAsync(async () =>
+            {
+                for (var u = 0; u < 12; u++)
+                {
+                    if (await ArmAsync(silo, new { model = "bot", user = $"user-{u}", messages = new[] { new { role = "user", content = "hi" } } }) == "canary")
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }, TimeSpan.FromSeconds(5)), "a silo never serves the canary");
+        }
 
         // Sticky across silos: each user gets the same arm whichever silo the request enters.
         var armsSeen = new HashSet<string>();
@@ -303,17 +329,13 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         Assert.Equal(2, armsSeen.Count);
         using var full = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Put, "/api/v1/deployments/bot/canary/weight", owner, JsonContent.Create(new { weight = 100 })));
         Assert.Equal(HttpStatusCode.OK, full.StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(1));
 
         var chat = new { model = "bot", messages = new[] { new { role = "user", content = "hi" } } };
-        using (var before = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(chat))))
-        {
-            Assert.Equal("canary", before.Headers.GetValues("x-platform-arm").Single());
-        }
+        Assert.True(await Poll.UntilAsync(async () => await ArmAsync(b, chat) == "canary", TimeSpan.FromSeconds(5)), "silo B never sends everything to the canary");
 
         using var rollback = await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/api/v1/deployments/bot/canary/rollback", owner, JsonContent.Create(new { reason = "test" })));
         Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.True(await Poll.UntilAsync(async () => await ArmAsync(b, chat) == "stable", TimeSpan.FromSeconds(5)), "silo B never honours the rollback");
 
         using var after = await b.Http.SendAsync(SiloProcess.Request(HttpMethod.Post, "/v1/chat/completions", owner, JsonContent.Create(chat)));
         Assert.Equal("stable", after.Headers.GetValues("x-platform-arm").Single());
