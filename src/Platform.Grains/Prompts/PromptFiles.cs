@@ -54,10 +54,11 @@ public static class PromptFiles
 
         var content = new PromptContent(
             [.. model.Messages.Select((m, i) => new PromptMessage(
-                m.Role ?? throw Invalid(path, $"messages[{i}].role is required"),
+                (m ?? throw Invalid(path, $"messages[{i}] must be a mapping with role and template")).Role
+                    ?? throw Invalid(path, $"messages[{i}].role is required"),
                 m.Template ?? throw Invalid(path, $"messages[{i}].template is required")))],
-            [.. (model.Variables ?? []).Select(v => new PromptVariable(
-                v.Name ?? throw Invalid(path, "every variable needs a name"),
+            [.. (model.Variables ?? []).Select((v, i) => new PromptVariable(
+                (v ?? throw Invalid(path, $"variables[{i}] must be a mapping with a name")).Name ?? throw Invalid(path, "every variable needs a name"),
                 v.Type ?? "string",
                 v.Required,
                 DefaultJson(path, v),

@@ -91,6 +91,8 @@ public static class PromptTemplates
             throw Invalid("messages must hold 1 to 50 messages.", "messages");
         }
 
+        ValidateParameters(content.Parameters);
+
         for (var i = 0; i < content.Messages.Count; i++)
         {
             var message = content.Messages[i];
@@ -351,6 +353,44 @@ public static class PromptTemplates
         };
         BoundedFilters.Apply(options.Filters);
         return options;
+    }
+
+    /// <summary>
+    /// The parameters a version hands to every request it serves are held to the same rules as a request's own
+    /// (a version must not smuggle past <c>/v1</c> what a caller could not send).
+    /// </summary>
+    private static void ValidateParameters(PromptParameters parameters)
+    {
+        if (parameters.Temperature is { } t && (double.IsNaN(t) || t is < 0 or > 2))
+        {
+            throw Invalid("parameters.temperature must be between 0 and 2.", "parameters.temperature");
+        }
+
+        if (parameters.MaxTokens is <= 0)
+        {
+            throw Invalid("parameters.maxTokens must be a positive integer.", "parameters.maxTokens");
+        }
+
+        if (parameters.ResponseFormat is not (null or "text" or "json_object"))
+        {
+            throw Invalid("parameters.responseFormat must be 'text' or 'json_object'.", "parameters.responseFormat");
+        }
+
+        if (parameters.ToolsJson is { } tools)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(tools);
+                if (doc.RootElement.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+                {
+                    throw Invalid("parameters.tools must be an array of tools.", "parameters.tools");
+                }
+            }
+            catch (JsonException)
+            {
+                throw Invalid("parameters.tools must be an array of tools.", "parameters.tools");
+            }
+        }
     }
 
     /// <summary>Why a render failed, in the template author's terms (never an exception's own text, which may name .NET types).</summary>

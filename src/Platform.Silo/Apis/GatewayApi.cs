@@ -29,6 +29,7 @@ public static class GatewayApi
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization();
         v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).").Produces<OpenAiModelList>();
+        v1.MapGet("/models/{model}", GetModel).WithSummary("One model this key may use (OpenAI shape).").Produces<OpenAiModel>();
         v1.MapPost("/chat/completions", ChatCompletions)
             .WithSummary("OpenAI chat completions, streaming (server-sent events of chat.completion.chunk objects) or not.")
             .Accepts<ChatCompletionRequest>("application/json")
@@ -40,6 +41,20 @@ public static class GatewayApi
         return v1;
     }
 
+    public static IResult GetModel(string model, HttpContext context, ModelCatalogProvider catalogs)
+    {
+        var caller = context.GetCaller();
+        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(model) : null) ?? throw ModelNotFound(model);
+        return Results.Json(new OpenAiModel(route.Name, "model", 0, route.Route.Provider), Http.PlatformJson.OpenAi);
+    }
+
+    /// <summary>The caller's model name is echoed back only in part: a 1 MB name must not make a 1 MB error.</summary>
+    private static PlatformException ModelNotFound(string model) => new(
+        ErrorKind.NotFound,
+        $"The model '{(model.Length > 100 ? model[..100] + "..." : model)}' does not exist or you do not have access to it.",
+        "model",
+        ErrorCodes.ModelNotFound);
+
     public static IResult ListModels(HttpContext context, ModelCatalogProvider catalogs)
     {
         var caller = context.GetCaller();
@@ -50,6 +65,12 @@ public static class GatewayApi
     }
 
     public const string PromptHeader = "x-platform-prompt";
+
+    /// <summary>Largest <c>dimensions</c> (text-embedding-3-large's).</summary>
+    public const int MaxEmbeddingDimensions = 3072;
+
+    /// <summary>Most embedding values (inputs times dimensions) one request may ask for.</summary>
+    public const long MaxEmbeddingValues = 2048L * 1536;
 
     public const string DeploymentHeader = "x-platform-deployment";
     public const string ArmHeader = "x-platform-arm";
@@ -230,7 +251,7 @@ public static class GatewayApi
     private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode, bool direct = true)
     {
         var route = (caller.AllowDirectModelAccess || !direct ? catalogs.Current.Find(model) : null)
-            ?? throw new PlatformException(ErrorKind.NotFound, $"The model '{model}' does not exist or you do not have access to it.", "model", ErrorCodes.ModelNotFound);
+            ?? throw ModelNotFound(model);
         return route.Route.Mode == mode
             ? route
             : throw new PlatformException(
@@ -266,9 +287,24 @@ public static class GatewayApi
             throw new PlatformException(ErrorKind.Invalid, "input must not contain empty strings", "input", "invalid_value");
         }
 
-        if (wire.Dimensions is <= 0 or > 8192)
+        if (wire.Dimensions is <= 0 or > MaxEmbeddingDimensions)
         {
-            throw new PlatformException(ErrorKind.Invalid, "dimensions must be between 1 and 8192", "dimensions", "invalid_value");
+            throw new PlatformException(ErrorKind.Invalid, $"dimensions must be between 1 and {MaxEmbeddingDimensions}", "dimensions", "invalid_value");
+        }
+
+        // A 10 KB request must not buy a response of hundreds of megabytes: inputs x dimensions is bounded.
+        if ((long)inputs.Count * (wire.Dimensions ?? 0) > MaxEmbeddingValues)
+        {
+            throw new PlatformException(
+                ErrorKind.Invalid,
+                $"{inputs.Count} inputs of {wire.Dimensions} dimensions exceed {MaxEmbeddingValues} values per request; send fewer inputs or dimensions",
+                "dimensions",
+                "invalid_value");
+        }
+
+        if (wire.User is { Length: > ChatRequestMapper.MaxIdentifierLength })
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"user must be at most {ChatRequestMapper.MaxIdentifierLength} characters", "user", "invalid_value");
         }
 
         var base64 = wire.EncodingFormat switch

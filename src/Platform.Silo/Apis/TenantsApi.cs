@@ -79,6 +79,13 @@ public static class TenantsApi
                 throw new PlatformException(ErrorKind.Invalid, "webhookUrl must be an absolute http(s) URL.", "webhookUrl");
             }
 
+            // The URL is shown to every reader of the tenant and kept in the audit log: it must not carry a password.
+            if (uri.UserInfo.Length > 0)
+            {
+                throw new PlatformException(
+                    ErrorKind.Invalid, "webhookUrl must not contain a user name or password; the receiver verifies the webhookSecret signature.", "webhookUrl");
+            }
+
             if (!options.Value.Webhooks.AllowPrivateNetworks && IsPrivate(uri))
             {
                 throw new PlatformException(

@@ -43,6 +43,11 @@ public static partial class JsonErrors
             return $"{name} must not be null.";
         }
 
+        if (message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
+        {
+            return "The request body is empty: send a JSON object.";
+        }
+
         if (exception.LineNumber is { } line && exception.BytePositionInLine is { } position)
         {
             return $"The request body is not valid JSON (line {line + 1}, position {position + 1}): {ReaderProblem(message)}";
@@ -99,6 +104,11 @@ public static partial class JsonErrors
         if (NullableOf().Match(name) is { Success: true } inner)
         {
             name = inner.Groups["inner"].Value;
+        }
+
+        if (name.StartsWith("Nullable<", StringComparison.Ordinal) && name.EndsWith('>'))
+        {
+            name = name["Nullable<".Length..^1];
         }
 
         name = name.TrimEnd('?');
@@ -160,6 +170,6 @@ public static partial class JsonErrors
     [GeneratedRegex(@"parameter ""(?<type>[^ ""]+) (?<name>[^""]+)""")]
     private static partial Regex Parameter();
 
-    [GeneratedRegex(@"^System\.Nullable`1\[\[(?<inner>[^,\]]+)")]
+    [GeneratedRegex(@"^System\.Nullable`1\[\[?(?<inner>[^,\]]+)")]
     private static partial Regex NullableOf();
 }

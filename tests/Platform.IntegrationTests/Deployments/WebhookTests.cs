@@ -99,5 +99,7 @@ public sealed class WebhookTests(DeploymentsFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { webhookUrl = _url })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { webhookUrl = "file:///etc/passwd", webhookSecret = Secret })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { webhookUrl = _url, webhookSecret = "short" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await owner.PatchAsJsonAsync(
+            $"/api/v1/tenants/{tenant}", new { webhookUrl = "https://user:password@hooks.example.com/x", webhookSecret = Secret })).StatusCode);
     }
 }

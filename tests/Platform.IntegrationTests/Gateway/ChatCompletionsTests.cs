@@ -259,6 +259,34 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task RetrieveModel_ThroughTheOpenAiSdk_FindsARoute_And404sAnUnknownOne()
+    {
+        var models = fixture.OpenAiClient(TestEnvironment.DemoKey).GetOpenAIModelClient();
+
+        var model = (await models.GetModelAsync("ok")).Value;
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => models.GetModelAsync(new string('m', 5000)));
+
+        Assert.Equal("ok", model.Id);
+        Assert.Equal("openai", model.OwnedBy);
+        Assert.Equal(404, error.Status);
+        Assert.True(error.GetRawResponse()!.Content.ToString().Length < 1000, "the unknown name is echoed whole");
+    }
+
+    [Theory]
+    [InlineData("\"max_tokens\":\"x\"", "max_tokens must be an integer.")]
+    [InlineData("\"seed\":1180591620717411303424", "seed must be an integer.")]
+    [InlineData("\"temperature\":[1]", "temperature must be a number.")]
+    [InlineData("\"stream\":\"yes\"", "stream must be true or false.")]
+    public async Task WrongKindsOfScalars_AreDescribedByTheKindTheyTake(string field, string message)
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json("""{"model":"ok","messages":[{"role":"user","content":"hi"}],""" + field + "}"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(message, (await ErrorOf(response)).GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task SafetyIdentifierAndPromptCacheKey_AreScopedToTheTenantLikeUser()
     {
         const string extra = ""","user":"u-1","safety_identifier":"person-7","prompt_cache_key":"cache-1" """;

@@ -24,6 +24,20 @@ public sealed class EmbeddingsTests(GatewayFixture fixture)
         Assert.Contains("\"input\":[\"first\",\"second\"]", fixture.Upstream.LastBody["text-embedding-3-small"], StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1, 8192)]
+    [InlineData(2048, 3072)]
+    public async Task ASmallRequestForAHugeResponse_IsRefused(int inputs, int dimensions)
+    {
+        using var http = fixture.Host.ClientWithKey(TestEnvironment.DemoKey);
+
+        using var response = await http.PostAsJsonAsync("/v1/embeddings", new { model = "sim-embed", input = Enumerable.Repeat("a", inputs).ToArray(), dimensions });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("dimensions", json.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
     [Fact]
     public async Task SimulatedEmbeddings_AreDeterministicUnitVectors_InFloatAndBase64()
     {

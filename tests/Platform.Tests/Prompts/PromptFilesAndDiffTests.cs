@@ -4,6 +4,37 @@ namespace Platform.Tests.Prompts;
 
 public sealed class PromptFilesAndDiffTests
 {
+    [Theory]
+    [InlineData("messages: [null]", "messages[0] must be a mapping")]
+    [InlineData("messages: [{role: user, template: hi}]\nvariables: [null]", "variables[0] must be a mapping")]
+    [InlineData("messages: [{role: user, template: hi}]\nparameters: {temperature: 99}", "parameters.temperature")]
+    [InlineData("nme: x\nmessages: [{role: user, template: hi}]", "'nme' is not a field of a prompt file")]
+    public void Parse_NullsAndBadParameters_AreNamedRefusals(string yaml, string expected)
+    {
+        var error = Assert.Throws<PlatformException>(() => PromptFiles.Parse("x.yaml", yaml));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Platform.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Diff_OfTwoHugeUnrelatedTexts_IsCoarseButCorrect_KeepingCommonEnds()
+    {
+        var random = new Random(7);
+        string Text() => "same head\n" + string.Join('\n', Enumerable.Range(0, 3000).Select(_ => random.Next(2) == 0 ? "a" : "b")) + "\nsame tail";
+        PromptContent Content(string template) => new([new PromptMessage("user", template)], [], new PromptParameters());
+        var (from, to) = (Text(), Text());
+
+        var diff = PromptDiff.Compare("p", 1, Content(from), 2, Content(to));
+
+        var lines = diff.Messages[0].Lines;
+        Assert.Equal(new DiffLine(" ", "same head"), lines[0]);
+        Assert.Equal(new DiffLine(" ", "same tail"), lines[^1]);
+        Assert.Equal(string.Join('\n', lines.Where(l => l.Kind != "+").Select(l => l.Text)), from);
+        Assert.Equal(string.Join('\n', lines.Where(l => l.Kind != "-").Select(l => l.Text)), to);
+    }
+
     [Fact]
     public void Parse_ReadsNameMessagesVariablesAndParameters()
     {
