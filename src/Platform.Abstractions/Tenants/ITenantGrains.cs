@@ -45,8 +45,9 @@ public interface IApiKeyGrain : IGrainWithStringKey
     [Orleans.Concurrency.ReadOnly]
     Task<ApiKeyInfo?> GetAsync();
 
+    /// <summary>Revokes the key; <paramref name="audit"/> is stored with the revocation and then appended to the tenant's log.</summary>
     [Alias("RevokeAsync")]
-    Task<ApiKeyInfo> RevokeAsync(DateTimeOffset at);
+    Task<ApiKeyInfo> RevokeAsync(DateTimeOffset at, AuditRecord? audit);
 }
 
 /// <summary>The list of tenants (one instance, key <c>all</c>), for the admin's listing.</summary>
@@ -64,8 +65,9 @@ public interface ITenantDirectoryGrain : IGrainWithStringKey
 [Alias("Platform.Tenants.IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {
+    /// <summary>Appends the record and returns its sequence; a record whose entry id was appended recently is not appended twice.</summary>
     [Alias("AppendAsync")]
-    Task<AuditEntry> AppendAsync(AuditRecord record);
+    Task<long> AppendAsync(AuditRecord record);
 
     [Alias("QueryAsync")]
     Task<AuditPage> QueryAsync(AuditQuery query);

@@ -1,12 +1,28 @@
+using Microsoft.Extensions.Logging;
 using Platform.Hosting;
 
 namespace Platform.Tenants;
 
+/// <summary>
+/// Single writer of a tenant's settings and key index. Each change's audit record is written with the change
+/// (<see cref="AuditOutbox"/>) and then delivered to the tenant's log.
+/// </summary>
 public sealed class TenantGrain(
     [PersistentState("tenant", PlatformStorage.Default)] IPersistentState<TenantGrainState> state,
-    TimeProvider time) : Grain, ITenantGrain
+    TimeProvider time,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    private AuditOutbox? _audit;
+
     private string TenantId => this.GetPrimaryKeyString();
+
+    private AuditOutbox Audit => _audit ??= new AuditOutbox(this, GrainFactory, () => TenantId, () => state.State.PendingAudit, () => state.WriteStateAsync(), time, logger);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        Audit.ResumeIfPending();
+        return Task.CompletedTask;
+    }
 
     public async Task<TenantInfo> CreateAsync(TenantSettings settings, Actor actor)
     {
@@ -21,12 +37,14 @@ public sealed class TenantGrain(
             throw new PlatformException(ErrorKind.Conflict, $"Tenant '{TenantId}' already exists.", "id");
         }
 
-        var now = time.GetUtcNow();
-        state.State.Tenant = new TenantInfo(TenantId, settings, Disabled: false, now, now);
-        await WriteOrRestoreAsync(null, state.State.Keys);
+        // Idempotent, and before the tenant's write, so a saved tenant is always listed (the listing skips ids never created).
         await GrainFactory.GetGrain<ITenantDirectoryGrain>(TenantDirectoryGrain.Key).AddAsync(TenantId);
-        await AuditAsync(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(state.State.Tenant));
-        return state.State.Tenant;
+        var now = time.GetUtcNow();
+        var created = new TenantInfo(TenantId, settings, Disabled: false, now, now);
+        state.State.Tenant = created;
+        await WriteOrRestoreAsync(null, state.State.Keys, Audit.Add(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(created)));
+        await Audit.DeliverAsync();
+        return created;
     }
 
     public Task<TenantInfo?> GetAsync() => Task.FromResult(state.State.Tenant);
@@ -37,8 +55,8 @@ public sealed class TenantGrain(
         ValidateSettings(settings);
         var updated = tenant with { Settings = settings, UpdatedAt = time.GetUtcNow() };
         state.State.Tenant = updated;
-        await WriteOrRestoreAsync(tenant, state.State.Keys);
-        await AuditAsync(actor, "tenant.update", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
+        await WriteOrRestoreAsync(tenant, state.State.Keys, Audit.Add(actor, "tenant.update", $"tenant/{TenantId}", Describe(tenant), Describe(updated)));
+        await Audit.DeliverAsync();
         return updated;
     }
 
@@ -57,8 +75,9 @@ public sealed class TenantGrain(
 
         var updated = tenant with { Disabled = disabled, UpdatedAt = time.GetUtcNow() };
         state.State.Tenant = updated;
-        await WriteOrRestoreAsync(tenant, state.State.Keys);
-        await AuditAsync(actor, disabled ? "tenant.disable" : "tenant.enable", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
+        await WriteOrRestoreAsync(
+            tenant, state.State.Keys, Audit.Add(actor, disabled ? "tenant.disable" : "tenant.enable", $"tenant/{TenantId}", Describe(tenant), Describe(updated)));
+        await Audit.DeliverAsync();
         return updated;
     }
 
@@ -66,8 +85,8 @@ public sealed class TenantGrain(
     {
         Require();
         ValidateNewKey(request);
-        var created = await IssueKeyAsync(request, actor);
-        await AuditAsync(actor, "key.create", $"key/{created.Key.Id}", before: null, after: Describe(created.Key));
+        var created = await IssueKeyAsync(request, actor, audit: info => ("key.create", $"key/{info.Id}", null, Describe(info)));
+        await Audit.DeliverAsync();
         return created;
     }
 
@@ -82,13 +101,9 @@ public sealed class TenantGrain(
     {
         var before = await GetKeyAsync(keyId);
         RequireMayManage(before, actor);
-        var after = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
-        if (before.RevokedAt is null)
-        {
-            await AuditAsync(actor, "key.revoke", $"key/{keyId}", Describe(before), Describe(after));
-        }
-
-        return after;
+        var at = time.GetUtcNow();
+        var record = new AuditRecord(actor, "key.revoke", $"key/{keyId}", Describe(before), Describe(before with { RevokedAt = at }));
+        return await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(at, record);
     }
 
     public async Task<CreatedApiKey> RotateKeyAsync(string keyId, Actor actor)
@@ -100,13 +115,17 @@ public sealed class TenantGrain(
             throw new PlatformException(ErrorKind.Conflict, $"Key '{keyId}' is revoked; create a new key instead.");
         }
 
-        var created = await IssueKeyAsync(new NewApiKey(old.Name, old.Role, old.ExpiresAt), actor);
-        var revoked = await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(time.GetUtcNow());
-        await AuditAsync(actor, "key.rotate", $"key/{keyId}", Describe(revoked), Describe(created.Key));
+        var created = await IssueKeyAsync(new NewApiKey(old.Name, old.Role, old.ExpiresAt), actor, audit: null);
+        var at = time.GetUtcNow();
+
+        // The rotation's record travels with the revocation of the old key: the step that completes the rotation.
+        var record = new AuditRecord(actor, "key.rotate", $"key/{keyId}", Describe(old with { RevokedAt = at }), Describe(created.Key));
+        await GrainFactory.GetGrain<IApiKeyGrain>(state.State.Keys[keyId]).RevokeAsync(at, record);
         return created;
     }
 
-    private async Task<CreatedApiKey> IssueKeyAsync(NewApiKey request, Actor actor)
+    private async Task<CreatedApiKey> IssueKeyAsync(
+        NewApiKey request, Actor actor, Func<ApiKeyInfo, (string Action, string Target, string? Before, string? After)>? audit)
     {
         var secret = request.Secret ?? ApiKeySecret.Generate();
         var hash = ApiKeySecret.Hash(secret);
@@ -126,7 +145,8 @@ public sealed class TenantGrain(
         await GrainFactory.GetGrain<IApiKeyGrain>(hash).CreateAsync(info);
         var keys = new Dictionary<string, string>(state.State.Keys);
         state.State.Keys[info.Id] = hash;
-        await WriteOrRestoreAsync(state.State.Tenant, keys);
+        var record = audit?.Invoke(info) is { } a ? Audit.Add(actor, a.Action, a.Target, a.Before, a.After) : null;
+        await WriteOrRestoreAsync(state.State.Tenant, keys, record);
         return new CreatedApiKey(info, secret);
     }
 
@@ -142,8 +162,8 @@ public sealed class TenantGrain(
         return key;
     }
 
-    /// <summary>Writes state; on failure puts back what was there, so memory never claims what storage does not hold.</summary>
-    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys)
+    /// <summary>Writes state (with its audit record); on failure puts back what was there, so memory never claims what storage does not hold.</summary>
+    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys, AuditRecord? record)
     {
         try
         {
@@ -153,6 +173,11 @@ public sealed class TenantGrain(
         {
             state.State.Tenant = tenant;
             state.State.Keys = keys;
+            if (record is not null)
+            {
+                Audit.Remove(record);
+            }
+
             throw;
         }
     }
@@ -171,9 +196,9 @@ public sealed class TenantGrain(
 
     private void ValidateNewKey(NewApiKey request)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > TextLimits.Name)
         {
-            throw new PlatformException(ErrorKind.Invalid, "Key name must be 1-100 characters.", "name");
+            throw new PlatformException(ErrorKind.Invalid, $"Key name must be 1-{TextLimits.Name} characters.", "name");
         }
 
         if (request.Role == Role.Admin && TenantId != TenantIds.System)
@@ -189,14 +214,13 @@ public sealed class TenantGrain(
 
     private static void ValidateSettings(TenantSettings settings)
     {
-        if (string.IsNullOrWhiteSpace(settings.DisplayName) || settings.DisplayName.Length > 200)
+        if (string.IsNullOrWhiteSpace(settings.DisplayName) || settings.DisplayName.Length > TextLimits.DisplayName)
         {
-            throw new PlatformException(ErrorKind.Invalid, "displayName must be 1-200 characters.", "displayName");
+            throw new PlatformException(ErrorKind.Invalid, $"displayName must be 1-{TextLimits.DisplayName} characters.", "displayName");
         }
-    }
 
-    private Task<AuditEntry> AuditAsync(Actor actor, string action, string target, string? before, string? after) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(TenantId).AppendAsync(new AuditRecord(actor, action, target, before, after));
+        TextLimits.Require(settings.WebhookUrl, TextLimits.Url, "webhookUrl");
+    }
 
     private static string Describe(TenantInfo t) =>
         $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}; webhook={t.Settings.WebhookUrl ?? "none"}";

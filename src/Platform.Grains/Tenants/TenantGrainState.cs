@@ -10,6 +10,10 @@ public sealed class TenantGrainState
     /// <summary>Key id to key hash (the hash is the API key grain's key).</summary>
     [Id(1)]
     public Dictionary<string, string> Keys { get; set; } = [];
+
+    /// <summary>Audit records of saved changes not yet in the tenant's log (see <see cref="AuditOutbox"/>).</summary>
+    [Id(2)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
 }
 
 [GenerateSerializer]
@@ -18,6 +22,10 @@ public sealed class ApiKeyGrainState
 {
     [Id(0)]
     public ApiKeyInfo? Key { get; set; }
+
+    /// <summary>Audit records of saved changes not yet in the tenant's log (see <see cref="AuditOutbox"/>).</summary>
+    [Id(1)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
 }
 
 [GenerateSerializer]
@@ -32,8 +40,23 @@ public sealed class TenantDirectoryState
 [Alias("Platform.Tenants.AuditLogState")]
 public sealed class AuditLogState
 {
+    /// <summary>The newest entries, not yet sealed into a segment (before segments existed: the whole log).</summary>
     [Id(0)]
     public List<AuditEntry> Entries { get; set; } = [];
+
+    [Id(1)]
+    public int SealedSegments { get; set; }
+
+    /// <summary>Sequence of the last entry (0: empty, or a log stored as one record and not yet split).</summary>
+    [Id(2)]
+    public long LastSequence { get; set; }
+
+    /// <summary>Entry ids of the segment sealed last, so an append retried across a seal is still recognised.</summary>
+    [Id(3)]
+    public Dictionary<string, long> PreviousIds { get; set; } = [];
+
+    [Id(4)]
+    public DateTimeOffset LastTime { get; set; }
 }
 
 [GenerateSerializer]

@@ -71,6 +71,8 @@ public static class TenantsApi
     public static async Task<Ok<TenantResponse>> UpdateTenant(
         string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator, IOptions<PlatformOptions> options)
     {
+        TextLimits.Require(request.DisplayName, TextLimits.DisplayName, "displayName");
+        TextLimits.Require(request.WebhookUrl, TextLimits.Url, "webhookUrl");
         var current = await RequireTenantAsync(grains, tenant);
         if (request.WebhookUrl is { Length: > 0 } url)
         {
