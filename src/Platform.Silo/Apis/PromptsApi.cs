@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Prompts;
 using Platform.Silo.Auth;
+using Platform.Silo.Http;
 using Platform.Silo.Prompts;
 using Platform.Tenants;
 
@@ -19,16 +20,16 @@ public static class PromptsApi
         var prompts = app.MapGroup("/api/v1/prompts").WithTags("Prompts").RequireAuthorization();
         prompts.MapGet("/", List).RequireRoles(Readers).WithSummary("List the tenant's prompts, with paging.");
         prompts.MapPost("/plan", Plan).RequireRoles(Authors).WithSummary("Prompts as code: which YAML files would create a version, with diffs.");
-        prompts.MapPost("/apply", Apply).RequireRoles(Authors)
+        prompts.MapPost("/apply", Apply).RequireRoles(Authors).WithIdempotency()
             .WithSummary("Prompts as code: create exactly the planned versions and optionally move a label (moving 'production' needs operator or owner).");
         prompts.MapGet("/{name}", Get).RequireRoles(Readers).WithSummary("A prompt's versions, labels and label history.");
-        prompts.MapPost("/{name}/versions", CreateVersion).RequireRoles(Authors)
+        prompts.MapPost("/{name}/versions", CreateVersion).RequireRoles(Authors).WithIdempotency()
             .WithSummary("Create the next version; identical content returns the latest version (200) instead of a duplicate.");
         prompts.MapGet("/{name}/versions/{version:int}", GetVersion).RequireRoles(Readers).WithSummary("One immutable version.");
         prompts.MapGet("/{name}/diff", Diff).RequireRoles(Readers).WithSummary("Diff two versions: JSON, or unified text with format=unified.");
-        prompts.MapPut("/{name}/labels/{label}", MoveLabel).RequireRoles(LabelMovers)
+        prompts.MapPut("/{name}/labels/{label}", MoveLabel).RequireRoles(LabelMovers).WithIdempotency()
             .WithSummary("Point a label at a version (compare-and-set with expectedFrom / expectNew); 'production' needs operator or owner.");
-        prompts.MapPost("/{name}/labels/{label}/rollback", RollbackLabel).RequireRoles(LabelMovers)
+        prompts.MapPost("/{name}/labels/{label}/rollback", RollbackLabel).RequireRoles(LabelMovers).WithIdempotency()
             .WithSummary("Move a label back to its previous target.");
         prompts.MapGet("/{name}/labels/history", LabelHistory).RequireRoles(Readers)
             .WithSummary("Every label move, oldest first; page with after (the previous page's nextAfter) and limit.");
