@@ -118,18 +118,36 @@ public static partial class IdempotencyFilter
 
     private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..32];
 
-    private static async Task AbandonQuietlyAsync(HttpContext http, IIdempotencyGrain grain, string fingerprint)
+    private static Task AbandonQuietlyAsync(HttpContext http, IIdempotencyGrain grain, string fingerprint) =>
+        RetryQuietlyAsync(http, () => grain.AbandonAsync(fingerprint));
+
+    /// <summary>
+    /// Updates the key's record, retrying while the cluster replaces a lost silo (its grain reactivates elsewhere within
+    /// seconds); if it still fails, the claim lapses after its lease and a retry before then is told to wait.
+    /// </summary>
+    private static async Task RetryQuietlyAsync(HttpContext http, Func<Task> update)
     {
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            await grain.AbandonAsync(fingerprint);
-        }
-        catch (Exception ex)
-        {
-            // The claim lapses after its lease; a retry before then is told to wait.
-            LogRecordFailed(Logger(http), http.TraceIdentifier, ex);
+            try
+            {
+                await update();
+                return;
+            }
+            catch (Exception ex) when (ex is not PlatformException)
+            {
+                if (attempt == RecordRetryDelays.Length)
+                {
+                    LogRecordFailed(Logger(http), http.TraceIdentifier, ex);
+                    return;
+                }
+
+                await Task.Delay(RecordRetryDelays[attempt]);
+            }
         }
     }
+
+    private static readonly TimeSpan[] RecordRetryDelays = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
 
     private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(IdempotencyFilter));
 
@@ -155,15 +173,9 @@ public static partial class IdempotencyFilter
             {
                 var body = keepBody && buffer.Length <= Idempotency.MaxStoredBody ? Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length) : null;
                 var location = http.Response.Headers.Location.ToString();
-                try
-                {
-                    await grain.CompleteAsync(fingerprint, new IdempotentResponse(status, http.Response.ContentType, location.Length > 0 ? location : null, body));
-                }
-                catch (Exception ex)
-                {
-                    // The change is made and its answer goes out; only a replay of it is lost (a retry runs again after the lease).
-                    LogRecordFailed(Logger(http), http.TraceIdentifier, ex);
-                }
+                // The change is made and its answer goes out whatever happens here; at worst a retry runs again after the lease.
+                var response = new IdempotentResponse(status, http.Response.ContentType, location.Length > 0 ? location : null, body);
+                await RetryQuietlyAsync(http, () => grain.CompleteAsync(fingerprint, response));
             }
             else
             {

@@ -267,6 +267,7 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
             {
                 var body = new { messages = new[] { new { role = "system", template = $"writer {w} version {n}" } }, message = $"v{n}" };
                 var deadline = DateTime.UtcNow.AddSeconds(30);
+                var last = "";
                 while (true)
                 {
                     using var request = SiloProcess.Request(HttpMethod.Post, $"/api/v1/prompts/p{w}/versions", owner, JsonContent.Create(body));
@@ -283,13 +284,15 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
                             break;
                         }
 
-                        Assert.True((int)response.StatusCode is 503 or 409, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                        last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
+                        Assert.True((int)response.StatusCode is 503 or 409, last);
                     }
-                    catch (HttpRequestException)
+                    catch (HttpRequestException ex)
                     {
+                        last = ex.Message;
                     }
 
-                    Assert.True(DateTime.UtcNow < deadline, $"writer {w} version {n} not acknowledged within 30 s");
+                    Assert.True(DateTime.UtcNow < deadline, $"writer {w} version {n} not acknowledged within 30 s; last answer {last}");
                 }
             }
         }
