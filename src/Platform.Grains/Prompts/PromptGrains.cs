@@ -57,6 +57,9 @@ public sealed class PromptGrain(
     TimeProvider time,
     ILogger<PromptGrain> logger) : Grain, IPromptGrain
 {
+    /// <summary>Characters of a commit message kept in the version list.</summary>
+    public const int SummaryMessageLength = 200;
+
     private AuditOutbox? _audit;
 
     private (string Tenant, string Prompt) Key => TenantIds.Split(this.GetPrimaryKeyString());
@@ -112,7 +115,9 @@ public sealed class PromptGrain(
         // The immutable content first: if the list write below fails, the orphan version is never listed
         // and the next attempt re-initialises it with the same number.
         await VersionGrain(number).InitializeAsync(version);
-        state.State.Versions.Add(new PromptVersionSummary(number, hash, version.CommitMessage, version.Author, version.CreatedAt));
+        // The list holds every version, so each summary keeps only the start of its message (the version keeps all of it).
+        state.State.Versions.Add(new PromptVersionSummary(
+            number, hash, TextLimits.Truncate(version.CommitMessage, SummaryMessageLength)!, version.Author, version.CreatedAt));
         var record = Audit.Add(actor, "prompt.version.create", $"prompt/{prompt}@{number}", null, $"hash={hash}; message={version.CommitMessage}");
         try
         {

@@ -95,17 +95,16 @@ public static partial class IdempotencyFilter
         return Results.Text(response.Body, response.ContentType ?? "application/json", Encoding.UTF8, response.Status);
     }
 
-    /// <summary>Method, path, query and the bound request values (not the services the handler takes).</summary>
+    /// <summary>Method, path, query and the bound request values.</summary>
     private static string Fingerprint(EndpointFilterInvocationContext context)
     {
         var http = context.HttpContext;
-        var isService = http.RequestServices.GetRequiredService<IServiceProviderIsService>();
         var text = new StringBuilder()
             .Append(http.Request.Method).Append(' ').Append(http.Request.Path).Append(http.Request.QueryString).Append('\n');
         foreach (var argument in context.Arguments)
         {
-            if (argument is null or HttpContext or CancellationToken || isService.IsService(argument.GetType())
-                || argument.GetType().Namespace?.StartsWith("Platform", StringComparison.Ordinal) != true && argument is not (string or ValueType))
+            // Route values and request bodies (the Apis' request records); never the services a handler takes.
+            if (argument is null || (argument is not (string or int or long or bool) && argument.GetType().Namespace != typeof(Apis.TenantsApi).Namespace))
             {
                 continue;
             }

@@ -102,6 +102,30 @@ public sealed class IdempotencyAndLimitsTests(PlatformFactory factory)
         Assert.Equal(2, history.GetProperty("total").GetInt64());
     }
 
+    [Fact]
+    public async Task TenantDisable_RetriedWithItsIdempotencyKey_IsReplayed()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var admin = factory.Admin();
+        using var first = await admin.SendAsync(Post($"/api/v1/tenants/{tenant}/disable", new { }, "disable-1"));
+        using var retry = await admin.SendAsync(Post($"/api/v1/tenants/{tenant}/disable", new { }, "disable-1"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.True((await JsonAsync(retry)).GetProperty("disabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_Malformed_Is400()
+    {
+        var (_, owner) = await NewTenantAsync();
+        using var response = await owner.SendAsync(Post("/api/v1/prompts/bad-key/versions", Version("one"), new string('k', 201)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Idempotency-Key", (await JsonAsync(response)).GetProperty("field").GetString());
+    }
+
     public static TheoryData<string, string, string, string> TooLong => new()
     {
         // method, path ({t} is the tenant), JSON body with a too-long field, the field named in the answer
