@@ -65,8 +65,11 @@ public static class Idempotency
     /// <summary>How long a key's result is kept.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
-    /// <summary>How long a claimed key waits for its request before another request may take it over (the cluster's call timeout).</summary>
-    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a claimed key waits for its request before another request may take it over: long enough for any
+    /// management request, short enough that a claim whose release was lost with a silo does not block retries for long.
+    /// </summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
 
     /// <summary>Largest response body kept for replay (bytes).</summary>
     public const int MaxStoredBody = 256 * 1024;

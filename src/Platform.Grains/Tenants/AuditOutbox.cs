@@ -16,6 +16,9 @@ public sealed partial class AuditOutbox
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long one append may take before delivery moves to the background (a late answer is recognised by entry id).</summary>
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(2);
+
     private readonly Grain _grain;
     private readonly IGrainFactory _grains;
     private readonly Func<string> _tenantId;
@@ -88,7 +91,15 @@ public sealed partial class AuditOutbox
         {
             while (pending.Count > 0)
             {
-                await log.AppendAsync(pending[0]);
+                // Bounded: a log on a silo that just died would otherwise hold this grain's turn until the call times out.
+                var append = log.AppendAsync(pending[0]);
+                if (await Task.WhenAny(append, Task.Delay(DeliveryTimeout, _time)) != append)
+                {
+                    _ = append.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                    throw new TimeoutException($"The audit log did not answer within {DeliveryTimeout.TotalSeconds} s.");
+                }
+
+                await append;
                 pending.RemoveAt(0);
             }
         }

@@ -244,19 +244,22 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         await using var ___ = silos[2];
         await Task.WhenAll(silos.Select(s => s.WaitReadyAsync(TimeSpan.FromSeconds(90))));
         var (victim, survivors) = (silos[0], silos.Skip(1).ToList());
-        using (var tenant = await survivors[0].Http.SendAsync(SiloProcess.Request(
-            HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = "audited", displayName = "Audited" }))))
+
+        // One tenant per writer, so some tenants' audit logs (and some prompt grains) are on the silo that dies.
+        const int writers = 24;
+        var owners = new string[writers];
+        for (var w = 0; w < writers; w++)
         {
+            using var tenant = await survivors[0].Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = $"audited-{w}", displayName = "Audited" })));
             Assert.Equal(HttpStatusCode.Created, tenant.StatusCode);
+            using var key = await survivors[0].Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, $"/api/v1/tenants/audited-{w}/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "o", role = "owner" })));
+            using var keyJson = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+            owners[w] = keyJson.RootElement.GetProperty("secret").GetString()!;
         }
 
-        using var key = await survivors[0].Http.SendAsync(SiloProcess.Request(
-            HttpMethod.Post, "/api/v1/tenants/audited/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "o", role = "owner" })));
-        using var keyJson = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
-        var owner = keyJson.RootElement.GetProperty("secret").GetString()!;
-
-        // Writers through the two survivors, each on its own prompt; every write is retried with its Idempotency-Key until acknowledged.
-        const int writers = 8;
+        // Writers through the two survivors; every write is retried with its Idempotency-Key until acknowledged.
         var acknowledged = new int[writers];
         var total = 0;
         using var stop = new CancellationTokenSource();
@@ -270,7 +273,7 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
                 var last = "";
                 while (true)
                 {
-                    using var request = SiloProcess.Request(HttpMethod.Post, $"/api/v1/prompts/p{w}/versions", owner, JsonContent.Create(body));
+                    using var request = SiloProcess.Request(HttpMethod.Post, "/api/v1/prompts/p/versions", owners[w], JsonContent.Create(body));
                     request.Headers.Add("Idempotency-Key", $"w{w}-v{n}");
                     try
                     {
@@ -318,13 +321,13 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         var saved = new Dictionary<string, int>();
         for (var w = 0; w < writers; w++)
         {
-            using var read = await survivors[0].Http.SendAsync(SiloProcess.Request(HttpMethod.Get, $"/api/v1/prompts/p{w}", owner));
+            using var read = await survivors[0].Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/api/v1/prompts/p", owners[w]));
             using var json = JsonDocument.Parse(await read.Content.ReadAsStringAsync());
             var versions = json.RootElement.GetProperty("versions").GetArrayLength();
             Assert.Equal(acknowledged[w], versions);
             for (var n = 1; n <= versions; n++)
             {
-                saved[$"prompt/p{w}@{n}"] = 0;
+                saved[$"audited-{w}/prompt/p@{n}"] = 0;
             }
         }
 
@@ -333,21 +336,25 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         do
         {
             audit.Clear();
-            long? after = null;
-            do
+            for (var w = 0; w < writers; w++)
             {
-                using var page = await survivors[0].Http.SendAsync(SiloProcess.Request(
-                    HttpMethod.Get, $"/api/v1/tenants/audited/audit?limit=500{(after is null ? "" : $"&after={after}")}", TestEnvironment.AdminKey));
-                using var json = JsonDocument.Parse(await page.Content.ReadAsStringAsync());
-                foreach (var entry in json.RootElement.GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("action").GetString() == "prompt.version.create"))
+                long? after = null;
+                do
                 {
-                    var target = entry.GetProperty("target").GetString()!;
-                    audit[target] = audit.GetValueOrDefault(target) + 1;
-                }
+                    using var page = await survivors[0].Http.SendAsync(SiloProcess.Request(
+                        HttpMethod.Get, $"/api/v1/tenants/audited-{w}/audit?limit=500{(after is null ? "" : $"&after={after}")}", TestEnvironment.AdminKey));
+                    using var json = JsonDocument.Parse(await page.Content.ReadAsStringAsync());
+                    foreach (var entry in json.RootElement.GetProperty("entries").EnumerateArray()
+                        .Where(e => e.GetProperty("action").GetString() == "prompt.version.create"))
+                    {
+                        var target = $"audited-{w}/{entry.GetProperty("target").GetString()}";
+                        audit[target] = audit.GetValueOrDefault(target) + 1;
+                    }
 
-                after = json.RootElement.TryGetProperty("nextAfter", out var next) ? next.GetInt64() : null;
+                    after = json.RootElement.TryGetProperty("nextAfter", out var next) ? next.GetInt64() : null;
+                }
+                while (after is not null);
             }
-            while (after is not null);
 
             if (saved.Keys.All(audit.ContainsKey))
             {
