@@ -18,6 +18,9 @@ public enum ErrorKind
 
     /// <summary>Every upstream route is rate-limited (429); <see cref="PlatformException.RetryAfterSeconds"/> says when to come back.</summary>
     RateLimited = 6,
+
+    /// <summary>Nothing was changed and the same request can succeed later (503); <see cref="PlatformException.RetryAfterSeconds"/> says when.</summary>
+    Unavailable = 7,
 }
 
 /// <summary>A domain refusal with a message meant for the caller; never carries secrets.</summary>

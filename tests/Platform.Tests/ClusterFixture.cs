@@ -1,9 +1,16 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using Orleans.TestingHost;
+using Platform.Hosting;
 using Platform.Silo.Hosting;
+using Platform.Silo.Storage;
 
 namespace Platform.Tests;
 
-/// <summary>A two-silo in-process cluster on the embedded profile's SQLite storage, shared by a test collection.</summary>
+/// <summary>
+/// A two-silo in-process cluster on the embedded profile's SQLite storage, shared by a test collection. Grain state
+/// goes through <see cref="FaultyGrainStorage"/>, which passes everything through until a test arms a fault.
+/// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "platform-tests-" + Guid.NewGuid().ToString("N"));
@@ -19,6 +26,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             silo.Services.AddPlatformGrainServices();
             silo.AddPlatformSqliteStorage(DataDirectory);
+            silo.Services.AddKeyedSingleton<IGrainStorage>(PlatformStorage.Default, (services, name) =>
+                new FaultyGrainStorage(ActivatorUtilities.CreateInstance<SqliteGrainStorage>(services, (string)name!)));
             silo.AddPlatformMemoryStreams();
             silo.AddReminders();
         });

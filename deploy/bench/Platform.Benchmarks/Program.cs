@@ -9,4 +9,10 @@ if (args.Length > 0 && args[0] == "ingest")
     return;
 }
 
+if (args.Length > 0 && args[0] == "audit")
+{
+    await AuditAppendBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(PromptRenderBenchmark).Assembly).Run(args);

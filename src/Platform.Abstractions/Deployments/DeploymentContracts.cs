@@ -55,6 +55,15 @@ public sealed record DeploymentDecision(
     [property: Id(5)] int? ToWeight,
     [property: Id(6)] string? Evidence);
 
+/// <summary>A page of a deployment's decisions, oldest first; <see cref="NextAfter"/> is the cursor of the next page (null on the last).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Deployments.DeploymentHistoryPage")]
+public sealed record DeploymentHistoryPage(
+    [property: Id(0)] IReadOnlyList<DeploymentDecision> Entries,
+    [property: Id(1)] long? NextAfter,
+    [property: Id(2)] long Total);
+
 /// <summary>A deployment as the request path needs it, versioned so silos can cache it.</summary>
 [GenerateSerializer]
 [Immutable]

@@ -14,9 +14,10 @@ public interface IDeploymentGrain : IGrainWithStringKey
     [Orleans.Concurrency.ReadOnly]
     Task<DeploymentSnapshot?> GetAsync();
 
+    /// <summary>Decisions <paramref name="after"/> + 1 .. <paramref name="after"/> + <paramref name="limit"/>, oldest first.</summary>
     [Alias("GetHistoryAsync")]
     [Orleans.Concurrency.ReadOnly]
-    Task<IReadOnlyList<DeploymentDecision>> GetHistoryAsync();
+    Task<DeploymentHistoryPage> GetHistoryAsync(long after, int limit);
 
     [Alias("StartCanaryAsync")]
     Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor);

@@ -27,6 +27,11 @@ public interface IPromptGrain : IGrainWithStringKey
     /// <summary>Moves a label back to the version it pointed at before its last move; <paramref name="expectedCurrent"/> (when given) must be its target now, else 409.</summary>
     [Alias("RollbackLabelAsync")]
     Task<LabelMove> RollbackLabelAsync(string label, int? expectedCurrent, Actor actor);
+
+    /// <summary>Label moves <paramref name="after"/> + 1 .. <paramref name="after"/> + <paramref name="limit"/>, oldest first.</summary>
+    [Alias("GetLabelHistoryAsync")]
+    [Orleans.Concurrency.ReadOnly]
+    Task<LabelHistoryPage> GetLabelHistoryAsync(long after, int limit);
 }
 
 /// <summary>One immutable version. Key: <c>{tenant}/{prompt}/{version}</c>.</summary>

@@ -75,6 +75,7 @@ public sealed record LabelMove(
     [property: Id(4)] DateTimeOffset At,
     [property: Id(5)] bool Rollback);
 
+/// <summary>A prompt's versions and labels; <see cref="LabelHistory"/> holds the newest moves only (every move: <see cref="IPromptGrain.GetLabelHistoryAsync"/>).</summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("Platform.Prompts.PromptSummary")]
@@ -83,6 +84,15 @@ public sealed record PromptSummary(
     [property: Id(1)] IReadOnlyList<PromptVersionSummary> Versions,
     [property: Id(2)] IReadOnlyDictionary<string, int> Labels,
     [property: Id(3)] IReadOnlyList<LabelMove> LabelHistory);
+
+/// <summary>A page of label moves, oldest first; <see cref="NextAfter"/> is the cursor of the next page (null on the last).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Prompts.LabelHistoryPage")]
+public sealed record LabelHistoryPage(
+    [property: Id(0)] IReadOnlyList<LabelMove> Moves,
+    [property: Id(1)] long? NextAfter,
+    [property: Id(2)] long Total);
 
 [GenerateSerializer]
 [Immutable]

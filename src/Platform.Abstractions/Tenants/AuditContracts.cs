@@ -14,9 +14,14 @@ public sealed record AuditEntry(
     [property: Id(7)] string Target,
     [property: Id(8)] string? Before,
     [property: Id(9)] string? After,
-    [property: Id(10)] string RequestId);
+    [property: Id(10)] string RequestId,
+    [property: Id(11)] string? EntryId = null);
 
-/// <summary>What a grain asks the audit log to append; the log assigns sequence and time.</summary>
+/// <summary>
+/// What a grain asks the audit log to append; the log assigns the sequence. <see cref="EntryId"/> makes the append
+/// idempotent (a second append with the same id returns the first one's sequence); <see cref="At"/> is when the
+/// change was made (the log's own clock when absent; never earlier than the entry before it).
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("Platform.Tenants.AuditRecord")]
@@ -25,7 +30,9 @@ public sealed record AuditRecord(
     [property: Id(1)] string Action,
     [property: Id(2)] string Target,
     [property: Id(3)] string? Before,
-    [property: Id(4)] string? After);
+    [property: Id(4)] string? After,
+    [property: Id(5)] string? EntryId = null,
+    [property: Id(6)] DateTimeOffset? At = null);
 
 [GenerateSerializer]
 [Immutable]

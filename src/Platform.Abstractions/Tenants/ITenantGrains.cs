@@ -107,8 +107,9 @@ public interface ITenantDirectoryGrain : IGrainWithStringKey
 [Alias("Platform.Tenants.IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {
+    /// <summary>Appends the record and returns its sequence; a record whose entry id was appended recently is not appended twice.</summary>
     [Alias("AppendAsync")]
-    Task<AuditEntry> AppendAsync(AuditRecord record);
+    Task<long> AppendAsync(AuditRecord record);
 
     [Alias("QueryAsync")]
     [Idempotent]

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Logging;
 using Platform.Hosting;
 using Platform.Notifications;
+using Platform.Segments;
 using Platform.Tenants;
 
 namespace Platform.Deployments;
@@ -11,8 +13,16 @@ public sealed class DeploymentGrainState
     [Id(0)]
     public DeploymentSnapshot? Snapshot { get; set; }
 
+    /// <summary>The newest decisions (older ones are sealed in segments; before segments existed: every decision).</summary>
     [Id(1)]
     public List<DeploymentDecision> History { get; set; } = [];
+
+    [Id(2)]
+    public int HistorySegments { get; set; }
+
+    /// <summary>Audit records of saved changes not yet in the tenant's log (see <see cref="AuditOutbox"/>).</summary>
+    [Id(3)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
 }
 
 /// <summary>
@@ -22,9 +32,29 @@ public sealed class DeploymentGrainState
 /// </summary>
 public sealed class DeploymentGrain(
     [PersistentState("deployment", PlatformStorage.Default)] IPersistentState<DeploymentGrainState> state,
-    TimeProvider time) : Grain, IDeploymentGrain
+    TimeProvider time,
+    ILogger<DeploymentGrain> logger) : Grain, IDeploymentGrain
 {
+    private AuditOutbox? _audit;
+
     private (string Tenant, string Name) Key => TenantIds.Split(this.GetPrimaryKeyString());
+
+    private string HistoryKey => "deployments/" + this.GetPrimaryKeyString();
+
+    private AuditOutbox Audit => _audit ??= new AuditOutbox(this, GrainFactory, () => Key.Tenant, () => state.State.PendingAudit, () => state.WriteStateAsync(), time, logger);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var s = state.State;
+        if (s.HistorySegments == 0 && s.History.Count > SegmentedList.SegmentSize)
+        {
+            // Stored as one list before segments existed.
+            s.HistorySegments = await SegmentedList.MigrateAsync(GrainFactory, HistoryKey, 0, s.History);
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        Audit.ResumeIfPending();
+    }
 
     public async Task<DeploymentSnapshot> CreateAsync(Release stable, RolloutPolicy policy, Actor actor)
     {
@@ -34,13 +64,18 @@ public sealed class DeploymentGrain(
         }
 
         ValidatePolicy(policy);
+        ValidateRelease(stable, "stable");
         var snapshot = new DeploymentSnapshot(Key.Tenant, Key.Name, 1, stable, null, 0, CanaryState.None, policy, null, 1);
         return await CommitAsync(snapshot, "create", actor, "created", null, null, null);
     }
 
     public Task<DeploymentSnapshot?> GetAsync() => Task.FromResult(state.State.Snapshot);
 
-    public Task<IReadOnlyList<DeploymentDecision>> GetHistoryAsync() => Task.FromResult<IReadOnlyList<DeploymentDecision>>([.. state.State.History]);
+    public async Task<DeploymentHistoryPage> GetHistoryAsync(long after, int limit)
+    {
+        var (entries, next) = await SegmentedList.PageAsync(GrainFactory, HistoryKey, state.State.HistorySegments, state.State.History, after, limit);
+        return new DeploymentHistoryPage(entries, next, SegmentedList.Count(state.State.HistorySegments, state.State.History));
+    }
 
     public async Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor)
     {
@@ -52,6 +87,7 @@ public sealed class DeploymentGrain(
 
         var effective = policy ?? current.Policy;
         ValidatePolicy(effective);
+        ValidateRelease(canary, "release");
         var start = weight ?? effective.EffectiveSteps[0];
         ValidateWeight(start);
         var next = current with
@@ -120,25 +156,35 @@ public sealed class DeploymentGrain(
 
     private async Task<DeploymentSnapshot> CommitAsync(DeploymentSnapshot next, string action, Actor actor, string reason, int? from, int? to, string? evidence)
     {
-        var previous = state.State.Snapshot;
-        var decision = new DeploymentDecision(time.GetUtcNow(), action, actor.KeyId, reason, from, to, evidence);
-        state.State.Snapshot = next;
-        state.State.History.Add(decision);
+        TextLimits.Require(reason, TextLimits.Reason, "reason");
+        var s = state.State;
+        var (previous, history, sealedSegments) = (s.Snapshot, s.History, s.HistorySegments);
+        var decision = new DeploymentDecision(time.GetUtcNow(), action, actor.KeyId, reason, from, to, TextLimits.Truncate(evidence, TextLimits.Evidence));
+        if (await SegmentedList.SealIfFullAsync(GrainFactory, HistoryKey, s.HistorySegments, s.History))
+        {
+            s.History = [];
+            s.HistorySegments++;
+        }
+
+        s.Snapshot = next;
+        s.History.Add(decision);
+        var record = Audit.Add(
+            actor, "deployment." + action, $"deployment/{Key.Name}",
+            previous is null ? null : $"revision={previous.Revision}; canaryWeight={previous.CanaryWeight}",
+            $"revision={next.Revision}; canaryWeight={next.CanaryWeight}; reason={reason}");
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
-            state.State.Snapshot = previous;
-            state.State.History.RemoveAt(state.State.History.Count - 1);
+            history.Remove(decision);
+            (s.Snapshot, s.History, s.HistorySegments) = (previous, history, sealedSegments);
+            Audit.Remove(record);
             throw;
         }
 
-        await GrainFactory.GetGrain<IAuditLogGrain>(Key.Tenant).AppendAsync(new AuditRecord(
-            actor, "deployment." + action, $"deployment/{Key.Name}",
-            previous is null ? null : $"revision={previous.Revision}; canaryWeight={previous.CanaryWeight}",
-            $"revision={next.Revision}; canaryWeight={next.CanaryWeight}; reason={reason}"));
+        await Audit.DeliverAsync();
         Notify(decision, actor);
         return next;
     }
@@ -193,8 +239,16 @@ public sealed class DeploymentGrain(
         }
     }
 
+    private static void ValidateRelease(Release release, string field)
+    {
+        TextLimits.Require(release.ModelRoute, TextLimits.Name, $"{field}.modelRoute");
+        TextLimits.Require(release.Prompt, TextLimits.Name, $"{field}.prompt");
+        TextLimits.Require(release.PromptLabel, TextLimits.Token, $"{field}.promptLabel");
+    }
+
     private static void ValidatePolicy(RolloutPolicy policy)
     {
+        TextLimits.RequireCount(policy.Steps, TextLimits.ListItems, "policy.steps");
         if (policy.MinSamplesPerArm < 1 || policy.MinDwellSeconds < 0 || policy.ConfidenceZ < 0
             || policy.MaxErrorRateIncrease < 0 || policy.MaxP95LatencyIncrease < 0 || policy.MaxCostIncrease < 0 || policy.MaxQualityDecrease < 0)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Platform.Hosting;
 using Platform.Tenants;
 
@@ -13,6 +14,10 @@ public sealed class ModelCatalogState
 
     [Id(1)]
     public List<ModelRoute> Routes { get; set; } = [];
+
+    /// <summary>Audit records of saved changes not yet in the system tenant's log (see <see cref="AuditOutbox"/>).</summary>
+    [Id(2)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
 }
 
 /// <summary>The routes in this silo's configuration (<c>Platform:Models</c>), which API-managed routes extend or override.</summary>
@@ -25,9 +30,21 @@ public sealed record ConfiguredModelRoutes(IReadOnlyList<ModelRoute> Routes);
 /// </summary>
 public sealed class ModelCatalogGrain(
     [PersistentState("modelcatalog", PlatformStorage.Default)] IPersistentState<ModelCatalogState> state,
-    ConfiguredModelRoutes configured) : Grain, IModelCatalogGrain
+    ConfiguredModelRoutes configured,
+    TimeProvider time,
+    ILogger<ModelCatalogGrain> logger) : Grain, IModelCatalogGrain
 {
     public const string Key = "global";
+
+    private AuditOutbox? _audit;
+
+    private AuditOutbox Audit => _audit ??= new AuditOutbox(this, GrainFactory, () => TenantIds.System, () => state.State.PendingAudit, () => state.WriteStateAsync(), time, logger);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        Audit.ResumeIfPending();
+        return Task.CompletedTask;
+    }
 
     public Task<ModelCatalogSnapshot> GetAsync() => Task.FromResult(Snapshot());
 
@@ -48,8 +65,7 @@ public sealed class ModelCatalogGrain(
             state.State.Routes.Add(route);
         }
 
-        await CommitAsync(previous);
-        await AuditAsync(actor, "model.upsert", route.Name, before, Describe(route));
+        await CommitAsync(previous, actor, "model.upsert", route.Name, before, Describe(route));
         return Snapshot();
     }
 
@@ -65,14 +81,15 @@ public sealed class ModelCatalogGrain(
         var before = Describe(state.State.Routes[index]);
         var previous = new List<ModelRoute>(state.State.Routes);
         state.State.Routes.RemoveAt(index);
-        await CommitAsync(previous);
-        await AuditAsync(actor, "model.remove", name, before, null);
+        await CommitAsync(previous, actor, "model.remove", name, before, null);
         return true;
     }
 
-    private async Task CommitAsync(List<ModelRoute> previous)
+    /// <summary>Writes the change with its audit record (delivered to the system tenant's log afterwards).</summary>
+    private async Task CommitAsync(List<ModelRoute> previous, Actor actor, string action, string name, string? before, string? after)
     {
         state.State.Version++;
+        var record = Audit.Add(actor, action, $"model/{name}", before, after);
         try
         {
             await state.WriteStateAsync();
@@ -81,8 +98,11 @@ public sealed class ModelCatalogGrain(
         {
             state.State.Version--;
             state.State.Routes = previous;
+            Audit.Remove(record);
             throw;
         }
+
+        await Audit.DeliverAsync();
     }
 
     /// <summary>Refuses a change whose merged catalog breaks a rule (say a fallback to a route another change just removed).</summary>
@@ -96,9 +116,6 @@ public sealed class ModelCatalogGrain(
     }
 
     private ModelCatalogSnapshot Snapshot() => new(state.State.Version, [.. state.State.Routes]);
-
-    private Task<AuditEntry> AuditAsync(Actor actor, string action, string name, string? before, string? after) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(TenantIds.System).AppendAsync(new AuditRecord(actor, action, $"model/{name}", before, after));
 
     // Routes hold no secrets (credentials are environment variable names), so the whole route is the summary.
     private static string Describe(ModelRoute route) => JsonSerializer.Serialize(route);

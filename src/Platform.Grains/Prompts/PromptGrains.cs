@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Platform.Hosting;
+using Platform.Segments;
 using Platform.Tenants;
 
 namespace Platform.Prompts;
@@ -13,8 +15,20 @@ public sealed class PromptGrainState
     [Id(1)]
     public Dictionary<string, int> Labels { get; set; } = [];
 
+    /// <summary>The newest label moves (older ones are sealed in segments; before segments existed: every move).</summary>
     [Id(2)]
     public List<LabelMove> LabelHistory { get; set; } = [];
+
+    [Id(3)]
+    public int LabelHistorySegments { get; set; }
+
+    /// <summary>The last move of each label (what a rollback undoes), whichever segment it is in.</summary>
+    [Id(4)]
+    public Dictionary<string, LabelMove> LastMoves { get; set; } = [];
+
+    /// <summary>Audit records of saved changes not yet in the tenant's log (see <see cref="AuditOutbox"/>).</summary>
+    [Id(5)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
 }
 
 [GenerateSerializer]
@@ -40,9 +54,37 @@ public sealed class PromptIndexState
 /// </summary>
 public sealed class PromptGrain(
     [PersistentState("prompt", PlatformStorage.Default)] IPersistentState<PromptGrainState> state,
-    TimeProvider time) : Grain, IPromptGrain
+    TimeProvider time,
+    ILogger<PromptGrain> logger) : Grain, IPromptGrain
 {
+    /// <summary>Characters of a commit message kept in the version list.</summary>
+    public const int SummaryMessageLength = 200;
+
+    private AuditOutbox? _audit;
+
     private (string Tenant, string Prompt) Key => TenantIds.Split(this.GetPrimaryKeyString());
+
+    private string HistoryKey => "labels/" + this.GetPrimaryKeyString();
+
+    private AuditOutbox Audit => _audit ??= new AuditOutbox(this, GrainFactory, () => Key.Tenant, () => state.State.PendingAudit, () => state.WriteStateAsync(), time, logger);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var s = state.State;
+        if (s.LastMoves.Count == 0 && s.LabelHistory.Count > 0)
+        {
+            // Stored before segments: every move is still in the list, so the last move of each label can be found there.
+            foreach (var move in s.LabelHistory)
+            {
+                s.LastMoves[move.Label] = move;
+            }
+
+            s.LabelHistorySegments += await SegmentedList.MigrateAsync(GrainFactory, HistoryKey, s.LabelHistorySegments, s.LabelHistory);
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        Audit.ResumeIfPending();
+    }
 
     public async Task<CreateVersionResult> CreateVersionAsync(PromptContent content, string commitMessage, Actor actor)
     {
@@ -52,6 +94,7 @@ public sealed class PromptGrain(
             throw new PlatformException(ErrorKind.Invalid, "Prompt names are 1-100 lowercase letters, digits, '-', '_' or '.', starting with a letter.", "name");
         }
 
+        ValidateText(content, commitMessage);
         PromptTemplates.Validate(content);
         var hash = PromptHashing.Hash(content);
         if (state.State.Versions.Count > 0 && state.State.Versions[^1].ContentHash == hash)
@@ -72,7 +115,10 @@ public sealed class PromptGrain(
         // The immutable content first: if the list write below fails, the orphan version is never listed
         // and the next attempt re-initialises it with the same number.
         await VersionGrain(number).InitializeAsync(version);
-        state.State.Versions.Add(new PromptVersionSummary(number, hash, version.CommitMessage, version.Author, version.CreatedAt));
+        // The list holds every version, so each summary keeps only the start of its message (the version keeps all of it).
+        state.State.Versions.Add(new PromptVersionSummary(
+            number, hash, TextLimits.Truncate(version.CommitMessage, SummaryMessageLength)!, version.Author, version.CreatedAt));
+        var record = Audit.Add(actor, "prompt.version.create", $"prompt/{prompt}@{number}", null, $"hash={hash}; message={version.CommitMessage}");
         try
         {
             await state.WriteStateAsync();
@@ -80,10 +126,11 @@ public sealed class PromptGrain(
         catch
         {
             state.State.Versions.RemoveAt(state.State.Versions.Count - 1);
+            Audit.Remove(record);
             throw;
         }
 
-        await AuditAsync(actor, "prompt.version.create", $"prompt/{prompt}@{number}", null, $"hash={hash}; message={version.CommitMessage}");
+        await Audit.DeliverAsync();
         return new CreateVersionResult(version, Created: true);
     }
 
@@ -148,7 +195,7 @@ public sealed class PromptGrain(
             throw new PlatformException(ErrorKind.Conflict, $"Label '{label}' points at version {current}, not {expected}; it was moved by someone else.", "expectedCurrent");
         }
 
-        var last = state.State.LabelHistory.LastOrDefault(m => m.Label == label);
+        var last = state.State.LastMoves.GetValueOrDefault(label);
         if (last?.From is not { } previous)
         {
             throw new PlatformException(ErrorKind.Conflict, $"Label '{label}' has no previous target to roll back to.");
@@ -159,35 +206,68 @@ public sealed class PromptGrain(
 
     private async Task<LabelMove> ApplyMoveAsync(LabelMove move, Actor actor)
     {
-        var previous = state.State.Labels.TryGetValue(move.Label, out var p) ? p : (int?)null;
-        state.State.Labels[move.Label] = move.To;
-        state.State.LabelHistory.Add(move);
+        var s = state.State;
+        var (labels, history, sealedSegments, lastMoves) = (new Dictionary<string, int>(s.Labels), s.LabelHistory, s.LabelHistorySegments, new Dictionary<string, LabelMove>(s.LastMoves));
+        if (await SegmentedList.SealIfFullAsync(GrainFactory, HistoryKey, s.LabelHistorySegments, s.LabelHistory))
+        {
+            s.LabelHistory = [];
+            s.LabelHistorySegments++;
+        }
+
+        s.Labels[move.Label] = move.To;
+        s.LabelHistory.Add(move);
+        s.LastMoves[move.Label] = move;
+        var record = Audit.Add(
+            actor,
+            move.Rollback ? "prompt.label.rollback" : "prompt.label.move",
+            $"prompt/{Key.Prompt}#{move.Label}",
+            move.From is null ? null : $"version={move.From}",
+            $"version={move.To}");
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
-            state.State.LabelHistory.RemoveAt(state.State.LabelHistory.Count - 1);
-            if (previous is { } restore)
-            {
-                state.State.Labels[move.Label] = restore;
-            }
-            else
-            {
-                state.State.Labels.Remove(move.Label);
-            }
-
+            history.Remove(move);
+            (s.Labels, s.LabelHistory, s.LabelHistorySegments, s.LastMoves) = (labels, history, sealedSegments, lastMoves);
+            Audit.Remove(record);
             throw;
         }
 
-        await AuditAsync(
-            actor,
-            move.Rollback ? "prompt.label.rollback" : "prompt.label.move",
-            $"prompt/{Key.Prompt}#{move.Label}",
-            move.From is null ? null : $"version={move.From}",
-            $"version={move.To}");
+        await Audit.DeliverAsync();
         return move;
+    }
+
+    public async Task<LabelHistoryPage> GetLabelHistoryAsync(long after, int limit)
+    {
+        var (moves, next) = await SegmentedList.PageAsync(GrainFactory, HistoryKey, state.State.LabelHistorySegments, state.State.LabelHistory, after, limit);
+        return new LabelHistoryPage(moves, next, SegmentedList.Count(state.State.LabelHistorySegments, state.State.LabelHistory));
+    }
+
+    /// <summary>Bounds every free-text field of a version (templates are bounded by <see cref="PromptTemplates.Validate"/>).</summary>
+    public static void ValidateText(PromptContent content, string? commitMessage)
+    {
+        TextLimits.Require(commitMessage, TextLimits.CommitMessage, "message");
+        TextLimits.RequireCount(content.Messages, TextLimits.ListItems, "messages");
+        TextLimits.RequireCount(content.Variables, TextLimits.ListItems, "variables");
+        for (var i = 0; i < content.Messages.Count; i++)
+        {
+            TextLimits.Require(content.Messages[i].Role, TextLimits.Token, $"messages[{i}].role");
+        }
+
+        for (var i = 0; i < content.Variables.Count; i++)
+        {
+            var v = content.Variables[i];
+            TextLimits.Require(v.Name, TextLimits.Name, $"variables[{i}].name");
+            TextLimits.Require(v.Type, TextLimits.Token, $"variables[{i}].type");
+            TextLimits.Require(v.Description, TextLimits.Description, $"variables[{i}].description");
+            TextLimits.Require(v.DefaultJson, TextLimits.Json, $"variables[{i}].default");
+        }
+
+        TextLimits.Require(content.Parameters.Model, TextLimits.Name, "parameters.model");
+        TextLimits.Require(content.Parameters.ResponseFormat, TextLimits.Json, "parameters.responseFormat");
+        TextLimits.Require(content.Parameters.ToolsJson, TextLimits.Json, "parameters.tools");
     }
 
     public static void RequireMayMove(string label, Actor actor)
@@ -206,8 +286,6 @@ public sealed class PromptGrain(
     private IPromptVersionGrain VersionGrain(int number) =>
         GrainFactory.GetGrain<IPromptVersionGrain>(PromptNames.VersionKey(Key.Tenant, Key.Prompt, number));
 
-    private Task<AuditEntry> AuditAsync(Actor actor, string action, string target, string? before, string? after) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Key.Tenant).AppendAsync(new AuditRecord(actor, action, target, before, after));
 }
 
 public sealed class PromptVersionGrain(

@@ -1,12 +1,28 @@
+using Microsoft.Extensions.Logging;
 using Platform.Hosting;
 
 namespace Platform.Tenants;
 
+/// <summary>
+/// Single writer of a tenant's settings and key index. Each change's audit record is written with the change
+/// (<see cref="AuditOutbox"/>) and then delivered to the tenant's log.
+/// </summary>
 public sealed class TenantGrain(
     [PersistentState("tenant", PlatformStorage.Default)] IPersistentState<TenantGrainState> state,
-    TimeProvider time) : Grain, ITenantGrain
+    TimeProvider time,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    private AuditOutbox? _audit;
+
     private string TenantId => this.GetPrimaryKeyString();
+
+    private AuditOutbox Audit => _audit ??= new AuditOutbox(this, GrainFactory, () => TenantId, () => state.State.PendingAudit, () => state.WriteStateAsync(), time, logger);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        Audit.ResumeIfPending();
+        return Task.CompletedTask;
+    }
 
     public async Task<TenantInfo> CreateAsync(TenantSettings settings, Actor actor)
     {
@@ -21,13 +37,15 @@ public sealed class TenantGrain(
             throw new PlatformException(ErrorKind.Conflict, $"Tenant '{TenantId}' already exists.", "id");
         }
 
-        var now = time.GetUtcNow();
-        state.State.Tenant = new TenantInfo(TenantId, settings, Disabled: false, now, now);
-        state.State.KeysInDirectory = true;
-        await WriteOrRestoreAsync(null, state.State.Keys);
+        // Idempotent, and before the tenant's write, so a saved tenant is always listed (the listing skips ids never created).
         await GrainFactory.GetGrain<ITenantDirectoryGrain>(TenantDirectoryGrain.Key).AddAsync(TenantId);
-        await AuditAsync(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(state.State.Tenant));
-        return state.State.Tenant;
+        var now = time.GetUtcNow();
+        var created = new TenantInfo(TenantId, settings, Disabled: false, now, now);
+        state.State.Tenant = created;
+        state.State.KeysInDirectory = true;
+        await WriteOrRestoreAsync(null, state.State.Keys, Audit.Add(actor, "tenant.create", $"tenant/{TenantId}", before: null, after: Describe(created)));
+        await Audit.DeliverAsync();
+        return created;
     }
 
     public Task<TenantInfo?> GetAsync() => Task.FromResult(state.State.Tenant);
@@ -38,8 +56,8 @@ public sealed class TenantGrain(
         ValidateSettings(settings);
         var updated = tenant with { Settings = settings, UpdatedAt = time.GetUtcNow() };
         state.State.Tenant = updated;
-        await WriteOrRestoreAsync(tenant, state.State.Keys);
-        await AuditAsync(actor, "tenant.update", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
+        await WriteOrRestoreAsync(tenant, state.State.Keys, Audit.Add(actor, "tenant.update", $"tenant/{TenantId}", Describe(tenant), Describe(updated)));
+        await Audit.DeliverAsync();
         return updated;
     }
 
@@ -58,8 +76,9 @@ public sealed class TenantGrain(
 
         var updated = tenant with { Disabled = disabled, UpdatedAt = time.GetUtcNow() };
         state.State.Tenant = updated;
-        await WriteOrRestoreAsync(tenant, state.State.Keys);
-        await AuditAsync(actor, disabled ? "tenant.disable" : "tenant.enable", $"tenant/{TenantId}", Describe(tenant), Describe(updated));
+        await WriteOrRestoreAsync(
+            tenant, state.State.Keys, Audit.Add(actor, disabled ? "tenant.disable" : "tenant.enable", $"tenant/{TenantId}", Describe(tenant), Describe(updated)));
+        await Audit.DeliverAsync();
         return updated;
     }
 
@@ -68,8 +87,8 @@ public sealed class TenantGrain(
         Require();
         ValidateNewKey(request);
         await EnsureKeysInDirectoryAsync();
-        var created = await IssueKeyAsync(request, actor);
-        await AuditAsync(actor, "key.create", $"key/{created.Key.Id}", before: null, after: Describe(created.Key));
+        var created = await IssueKeyAsync(request, actor, audit: info => ("key.create", $"key/{info.Id}", null, Describe(info)));
+        await Audit.DeliverAsync();
         return created;
     }
 
@@ -86,11 +105,10 @@ public sealed class TenantGrain(
         var before = await GetKeyAsync(keyId);
         RequireMayManage(before, actor);
         var after = await RevokeInDirectoryAsync(state.State.Keys[keyId]);
-        if (before.RevokedAt is null)
-        {
-            await AuditAsync(actor, "key.revoke", $"key/{keyId}", Describe(before), Describe(after));
-        }
 
+        // The revocation lives in the key directory; its record goes through this grain's outbox with an id taken from
+        // the revocation itself, so a retry after a failure here records it once (the log drops a repeated id).
+        await RecordAsync(actor, "key.revoke", keyId, Describe(before), Describe(after), after.RevokedAt);
         return after;
     }
 
@@ -103,13 +121,14 @@ public sealed class TenantGrain(
             throw new PlatformException(ErrorKind.Conflict, $"Key '{keyId}' is revoked; create a new key instead.");
         }
 
-        var created = await IssueKeyAsync(new NewApiKey(old.Name, old.Role, old.ExpiresAt), actor);
+        var created = await IssueKeyAsync(new NewApiKey(old.Name, old.Role, old.ExpiresAt), actor, audit: null);
         var revoked = await RevokeInDirectoryAsync(state.State.Keys[keyId]);
-        await AuditAsync(actor, "key.rotate", $"key/{keyId}", Describe(revoked), Describe(created.Key));
+        await RecordAsync(actor, "key.rotate", keyId, Describe(revoked), Describe(created.Key), revoked.RevokedAt);
         return created;
     }
 
-    private async Task<CreatedApiKey> IssueKeyAsync(NewApiKey request, Actor actor)
+    private async Task<CreatedApiKey> IssueKeyAsync(
+        NewApiKey request, Actor actor, Func<ApiKeyInfo, (string Action, string Target, string? Before, string? After)>? audit)
     {
         var secret = request.Secret ?? ApiKeySecret.Generate();
         var hash = ApiKeySecret.Hash(secret);
@@ -129,7 +148,8 @@ public sealed class TenantGrain(
         await Directory(hash).AddAsync(hash, info);
         var keys = new Dictionary<string, string>(state.State.Keys);
         state.State.Keys[info.Id] = hash;
-        await WriteOrRestoreAsync(state.State.Tenant, keys);
+        var record = audit?.Invoke(info) is { } a ? Audit.Add(actor, a.Action, a.Target, a.Before, a.After) : null;
+        await WriteOrRestoreAsync(state.State.Tenant, keys, record);
         return new CreatedApiKey(info, secret);
     }
 
@@ -148,7 +168,7 @@ public sealed class TenantGrain(
             .Select(shard => GrainFactory.GetGrain<IApiKeyDirectoryGrain>(shard.Key)
                 .ImportAsync(shard.ToDictionary(k => k.hash, k => k.key!, StringComparer.Ordinal))));
         state.State.KeysInDirectory = true;
-        await WriteOrRestoreAsync(state.State.Tenant, state.State.Keys, keysInDirectory: false);
+        await WriteOrRestoreAsync(state.State.Tenant, state.State.Keys, record: null, keysInDirectory: false);
         return imported.Sum();
     }
 
@@ -184,8 +204,8 @@ public sealed class TenantGrain(
         return key;
     }
 
-    /// <summary>Writes state; on failure puts back what was there, so memory never claims what storage does not hold.</summary>
-    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys, bool? keysInDirectory = null)
+    /// <summary>Writes state (with its audit record); on failure puts back what was there, so memory never claims what storage does not hold.</summary>
+    private async Task WriteOrRestoreAsync(TenantInfo? tenant, Dictionary<string, string> keys, AuditRecord? record, bool? keysInDirectory = null)
     {
         try
         {
@@ -196,8 +216,21 @@ public sealed class TenantGrain(
             state.State.Tenant = tenant;
             state.State.Keys = keys;
             state.State.KeysInDirectory = keysInDirectory ?? state.State.KeysInDirectory;
+            if (record is not null)
+            {
+                Audit.Remove(record);
+            }
+
             throw;
         }
+    }
+
+    /// <summary>Saves a key change's audit record in this grain's outbox (one write), then delivers it.</summary>
+    private async Task RecordAsync(Actor actor, string action, string keyId, string? before, string? after, DateTimeOffset? at)
+    {
+        var record = Audit.Add(actor, action, $"key/{keyId}", before, after, entryId: $"{action}:{keyId}:{at?.UtcTicks}");
+        await WriteOrRestoreAsync(state.State.Tenant, state.State.Keys, record);
+        await Audit.DeliverAsync();
     }
 
     /// <summary>Only an admin may revoke or rotate an admin key (rotation would hand the caller a new admin secret).</summary>
@@ -214,9 +247,9 @@ public sealed class TenantGrain(
 
     private void ValidateNewKey(NewApiKey request)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > TextLimits.Name)
         {
-            throw new PlatformException(ErrorKind.Invalid, "Key name must be 1-100 characters.", "name");
+            throw new PlatformException(ErrorKind.Invalid, $"Key name must be 1-{TextLimits.Name} characters.", "name");
         }
 
         if (request.Role == Role.Admin && TenantId != TenantIds.System)
@@ -237,14 +270,13 @@ public sealed class TenantGrain(
 
     private static void ValidateSettings(TenantSettings settings)
     {
-        if (string.IsNullOrWhiteSpace(settings.DisplayName) || settings.DisplayName.Length > 200)
+        if (string.IsNullOrWhiteSpace(settings.DisplayName) || settings.DisplayName.Length > TextLimits.DisplayName)
         {
-            throw new PlatformException(ErrorKind.Invalid, "displayName must be 1-200 characters.", "displayName");
+            throw new PlatformException(ErrorKind.Invalid, $"displayName must be 1-{TextLimits.DisplayName} characters.", "displayName");
         }
-    }
 
-    private Task<AuditEntry> AuditAsync(Actor actor, string action, string target, string? before, string? after) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(TenantId).AppendAsync(new AuditRecord(actor, action, target, before, after));
+        TextLimits.Require(settings.WebhookUrl, TextLimits.Url, "webhookUrl");
+    }
 
     private static string Describe(TenantInfo t) =>
         $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}; webhook={t.Settings.WebhookUrl ?? "none"}";

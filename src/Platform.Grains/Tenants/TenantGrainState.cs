@@ -17,6 +17,10 @@ public sealed class TenantGrainState
     /// </summary>
     [Id(2)]
     public bool KeysInDirectory { get; set; }
+
+    /// <summary>Audit records of saved changes not yet in the tenant's log (see <see cref="AuditOutbox"/>).</summary>
+    [Id(3)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
 }
 
 [GenerateSerializer]
@@ -48,8 +52,23 @@ public sealed class TenantDirectoryState
 [Alias("Platform.Tenants.AuditLogState")]
 public sealed class AuditLogState
 {
+    /// <summary>The newest entries, not yet sealed into a segment (before segments existed: the whole log).</summary>
     [Id(0)]
     public List<AuditEntry> Entries { get; set; } = [];
+
+    [Id(1)]
+    public int SealedSegments { get; set; }
+
+    /// <summary>Sequence of the last entry (0: empty, or a log stored as one record and not yet split).</summary>
+    [Id(2)]
+    public long LastSequence { get; set; }
+
+    /// <summary>Entry ids of the segment sealed last, so an append retried across a seal is still recognised.</summary>
+    [Id(3)]
+    public Dictionary<string, long> PreviousIds { get; set; } = [];
+
+    [Id(4)]
+    public DateTimeOffset LastTime { get; set; }
 }
 
 [GenerateSerializer]

@@ -4,6 +4,7 @@ using Platform.Gateway;
 using Platform.Prompts;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
+using Platform.Silo.Http;
 using Platform.Tenants;
 
 namespace Platform.Silo.Apis;
@@ -17,17 +18,18 @@ public static class DeploymentsApi
     public static RouteGroupBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
     {
         var deployments = app.MapGroup("/api/v1/deployments").WithTags("Deployments").RequireAuthorization();
-        deployments.MapPost("/", Create).RequireRoles(Operators).WithSummary("Create a deployment with its stable release and rollout policy.");
+        deployments.MapPost("/", Create).RequireRoles(Operators).WithIdempotency().WithSummary("Create a deployment with its stable release and rollout policy.");
         deployments.MapGet("/{name}", Get).RequireRoles(Readers).WithSummary("Current state and per-arm metrics of the current experiment.");
         deployments.MapGet("/{name}/metrics", Metrics).RequireRoles(Readers)
             .WithSummary("Per-arm metrics of the requests in [from, to) (default: the last 15 minutes; at most the last hour).");
-        deployments.MapGet("/{name}/history", History).RequireRoles(Readers).WithSummary("Every change and automatic decision, with the numbers that decided it.");
-        deployments.MapPost("/{name}/canary", StartCanary).RequireRoles(Operators).WithSummary("Start a canary release (one at a time).");
-        deployments.MapPut("/{name}/canary/weight", SetWeight).RequireRoles(Operators).WithSummary("Set the canary's traffic weight (0-100).");
-        deployments.MapPost("/{name}/canary/pause", Pause).RequireRoles(Operators).WithSummary("Freeze automatic decisions (traffic keeps its weight).");
-        deployments.MapPost("/{name}/canary/resume", Resume).RequireRoles(Operators).WithSummary("Resume automatic decisions.");
-        deployments.MapPost("/{name}/canary/promote", Promote).RequireRoles(Operators).WithSummary("Make the canary the stable release.");
-        deployments.MapPost("/{name}/canary/rollback", Rollback).RequireRoles(Operators).WithSummary("Send all traffic back to stable.");
+        deployments.MapGet("/{name}/history", History).RequireRoles(Readers)
+            .WithSummary("Every change and automatic decision, with the numbers that decided it, oldest first; page with after (the previous page's nextAfter) and limit.");
+        deployments.MapPost("/{name}/canary", StartCanary).RequireRoles(Operators).WithIdempotency().WithSummary("Start a canary release (one at a time).");
+        deployments.MapPut("/{name}/canary/weight", SetWeight).RequireRoles(Operators).WithIdempotency().WithSummary("Set the canary's traffic weight (0-100).");
+        deployments.MapPost("/{name}/canary/pause", Pause).RequireRoles(Operators).WithIdempotency().WithSummary("Freeze automatic decisions (traffic keeps its weight).");
+        deployments.MapPost("/{name}/canary/resume", Resume).RequireRoles(Operators).WithIdempotency().WithSummary("Resume automatic decisions.");
+        deployments.MapPost("/{name}/canary/promote", Promote).RequireRoles(Operators).WithIdempotency().WithSummary("Make the canary the stable release.");
+        deployments.MapPost("/{name}/canary/rollback", Rollback).RequireRoles(Operators).WithIdempotency().WithSummary("Send all traffic back to stable.");
         return deployments;
     }
 
@@ -71,11 +73,16 @@ public static class DeploymentsApi
         return TypedResults.Ok(await grains.GetGrain<IMonitorGrain>(key).GetRangeAsync(start, end));
     }
 
-    public static async Task<Ok<IReadOnlyList<DeploymentDecision>>> History(string name, HttpContext context, IGrainFactory grains)
+    public static async Task<Ok<DeploymentHistoryPage>> History(string name, HttpContext context, IGrainFactory grains, long after = 0, int limit = 100)
     {
+        if (after < 0 || limit is < 1 or > 500)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "after must be >= 0 and limit between 1 and 500.", "limit");
+        }
+
         var grain = grains.GetGrain<IDeploymentGrain>(Key(context, name));
         _ = await grain.GetAsync() ?? throw PlatformException.NotFound($"Deployment '{name}'");
-        return TypedResults.Ok(await grain.GetHistoryAsync());
+        return TypedResults.Ok(await grain.GetHistoryAsync(after, limit));
     }
 
     public static async Task<Ok<DeploymentSnapshot>> StartCanary(string name, StartCanaryRequest request, HttpContext context, IGrainFactory grains, ModelCatalogProvider catalogs, DeploymentRouter router)

@@ -43,6 +43,7 @@ public static class ModelsApi
         }
 
         route.Name = name;
+        RequireTextLimits(route);
         if (route.CredentialEnvironmentVariable is { Length: > 0 } variable && !variable.StartsWith(ApiCredentialPrefix, StringComparison.Ordinal))
         {
             // Otherwise an admin API key could point a route at any process secret (say the storage connection string)
@@ -74,6 +75,22 @@ public static class ModelsApi
         await grain.RemoveAsync(name, context.GetActor());
         await catalogs.RefreshAsync(context.RequestAborted);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Every text field of a route is bounded, so the catalog (one stored record) and its audit entries stay small.</summary>
+    private static void RequireTextLimits(ModelRoute route)
+    {
+        TextLimits.Require(route.Name, TextLimits.Name, "name");
+        TextLimits.Require(route.Provider, TextLimits.Token, "provider");
+        TextLimits.Require(route.Endpoint, TextLimits.Url, "endpoint");
+        TextLimits.Require(route.UpstreamModel, TextLimits.Name, "upstreamModel");
+        TextLimits.Require(route.CredentialEnvironmentVariable, TextLimits.Name, "credentialEnvironmentVariable");
+        TextLimits.Require(route.Mode, TextLimits.Token, "mode");
+        TextLimits.RequireCount(route.Fallbacks, TextLimits.ListItems, "fallbacks");
+        for (var i = 0; i < (route.Fallbacks?.Count ?? 0); i++)
+        {
+            TextLimits.Require(route.Fallbacks![i], TextLimits.Name, $"fallbacks[{i}]");
+        }
     }
 }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Prompts;
 using Platform.Silo.Auth;
+using Platform.Silo.Http;
 using Platform.Silo.Prompts;
 using Platform.Tenants;
 
@@ -19,18 +20,20 @@ public static class PromptsApi
         var prompts = app.MapGroup("/api/v1/prompts").WithTags("Prompts").RequireAuthorization();
         prompts.MapGet("/", List).RequireRoles(Readers).WithSummary("List the tenant's prompts, with paging.");
         prompts.MapPost("/plan", Plan).RequireRoles(Authors).WithSummary("Prompts as code: which YAML files would create a version, with diffs.");
-        prompts.MapPost("/apply", Apply).RequireRoles(Authors)
+        prompts.MapPost("/apply", Apply).RequireRoles(Authors).WithIdempotency()
             .WithSummary("Prompts as code: create exactly the planned versions and optionally move a label (moving 'production' needs operator or owner).");
         prompts.MapGet("/{name}", Get).RequireRoles(Readers).WithSummary("A prompt's versions, labels and label history.");
-        prompts.MapPost("/{name}/versions", CreateVersion).RequireRoles(Authors)
+        prompts.MapPost("/{name}/versions", CreateVersion).RequireRoles(Authors).WithIdempotency()
             .WithSummary("Create the next version; identical content returns the latest version (200) instead of a duplicate.");
         prompts.MapGet("/{name}/versions/{version:int}", GetVersion).RequireRoles(Readers).WithSummary("One immutable version.");
         prompts.MapGet("/{name}/diff", Diff).RequireRoles(Readers).WithSummary("Diff two versions: JSON, or unified text with format=unified.")
             .Produces<PromptVersionDiff>().Produces<string>(StatusCodes.Status200OK, "text/x-diff");
-        prompts.MapPut("/{name}/labels/{label}", MoveLabel).RequireRoles(LabelMovers)
+        prompts.MapPut("/{name}/labels/{label}", MoveLabel).RequireRoles(LabelMovers).WithIdempotency()
             .WithSummary("Point a label at a version (compare-and-set with expectedFrom / expectNew); 'production' needs operator or owner.");
-        prompts.MapPost("/{name}/labels/{label}/rollback", RollbackLabel).RequireRoles(LabelMovers)
+        prompts.MapPost("/{name}/labels/{label}/rollback", RollbackLabel).RequireRoles(LabelMovers).WithIdempotency()
             .WithSummary("Move a label back to its previous target.");
+        prompts.MapGet("/{name}/labels/history", LabelHistory).RequireRoles(Readers)
+            .WithSummary("Every label move, oldest first; page with after (the previous page's nextAfter) and limit.");
         prompts.MapPost("/{name}/render", Render).RequireRoles(Readers).WithSummary("Render a version or label with variables.");
         return prompts;
     }
@@ -96,6 +99,18 @@ public static class PromptsApi
             .RollbackLabelAsync(label, request?.ExpectedCurrent, context.GetActor()));
     }
 
+    public static async Task<Ok<LabelHistoryPage>> LabelHistory(string name, HttpContext context, IGrainFactory grains, long after = 0, int limit = 100)
+    {
+        if (after < 0 || limit is < 1 or > 500)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "after must be >= 0 and limit between 1 and 500.", "limit");
+        }
+
+        var tenant = context.GetCaller().TenantId;
+        _ = await RequirePromptAsync(grains, tenant, name);
+        return TypedResults.Ok(await grains.GetGrain<IPromptGrain>(PromptNames.Key(tenant, name)).GetLabelHistoryAsync(after, limit));
+    }
+
     public static async Task<Ok<RenderResponse>> Render(string name, RenderRequest request, HttpContext context, PromptService prompts)
     {
         var rendered = await prompts.RenderAsync(context.GetCaller().TenantId, new PromptReference(name, request.Version, request.Label, request.Variables));
@@ -130,7 +145,25 @@ public static class PromptsApi
             throw new PlatformException(ErrorKind.Invalid, "files must hold 1 to 500 files, each with a path and content.", "files");
         }
 
+        for (var i = 0; i < request.Files.Count; i++)
+        {
+            TextLimits.Require(request.Files[i].Path, TextLimits.Url, $"files[{i}].path");
+        }
+
         var files = request.Files.Select(f => PromptFiles.Parse(f.Path, f.Content)).ToList();
+        for (var i = 0; i < files.Count; i++)
+        {
+            // Before anything is created: a field over its limit in one file must not leave half an apply behind.
+            try
+            {
+                PromptGrain.ValidateText(files[i].Content, files[i].CommitMessage);
+            }
+            catch (PlatformException ex) when (ex.Field is { } field)
+            {
+                throw new PlatformException(ErrorKind.Invalid, $"{files[i].Path}: {ex.Message}", $"files[{i}].{field}", ex.Code);
+            }
+        }
+
         var duplicate = files.GroupBy(f => f.Name).FirstOrDefault(g => g.Count() > 1);
         return duplicate is null
             ? files

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Platform.Silo.Auth;
 using Platform.Silo.Hosting;
+using Platform.Silo.Http;
 using Platform.Tenants;
 
 namespace Platform.Silo.Apis;
@@ -18,21 +19,21 @@ public static class TenantsApi
             .WithSummary("The calling key: its id, tenant and role.");
 
         var tenants = api.MapGroup("/tenants");
-        tenants.MapPost("/", CreateTenant).RequireRoles(Role.Admin).WithSummary("Create a tenant (admin).");
+        tenants.MapPost("/", CreateTenant).RequireRoles(Role.Admin).WithIdempotency().WithSummary("Create a tenant (admin).");
         tenants.MapGet("/", ListTenants).RequireRoles(Role.Admin).WithSummary("List tenants (admin).");
         tenants.MapGet("/{tenant}", GetTenant).RequireRoles(Role.Owner, Role.Operator, Role.Developer, Role.Viewer)
             .WithSummary("Read a tenant.");
         tenants.MapPatch("/{tenant}", UpdateTenant).RequireRoles(Role.Owner).WithSummary("Update a tenant's settings.");
-        tenants.MapPost("/{tenant}/disable", DisableTenant).RequireRoles(Role.Admin)
+        tenants.MapPost("/{tenant}/disable", DisableTenant).RequireRoles(Role.Admin).WithIdempotency()
             .WithSummary("Disable a tenant: its keys stop working on every silo within a second.");
-        tenants.MapPost("/{tenant}/enable", EnableTenant).RequireRoles(Role.Admin).WithSummary("Enable a disabled tenant.");
+        tenants.MapPost("/{tenant}/enable", EnableTenant).RequireRoles(Role.Admin).WithIdempotency().WithSummary("Enable a disabled tenant.");
 
         tenants.MapGet("/{tenant}/keys", ListKeys).RequireRoles(Role.Owner).WithSummary("List API keys (never their secrets).");
-        tenants.MapPost("/{tenant}/keys", CreateKey).RequireRoles(Role.Owner)
+        tenants.MapPost("/{tenant}/keys", CreateKey).RequireRoles(Role.Owner).WithIdempotency(keepBody: false)
             .WithSummary("Create an API key; the secret is in this response only.");
         tenants.MapDelete("/{tenant}/keys/{keyId}", RevokeKey).RequireRoles(Role.Owner)
             .WithSummary("Revoke an API key on every silo within a second.");
-        tenants.MapPost("/{tenant}/keys/{keyId}/rotate", RotateKey).RequireRoles(Role.Owner)
+        tenants.MapPost("/{tenant}/keys/{keyId}/rotate", RotateKey).RequireRoles(Role.Owner).WithIdempotency(keepBody: false)
             .WithSummary("Issue a new secret for a key and revoke the old one.");
 
         tenants.MapGet("/{tenant}/audit", GetAudit).RequireRoles(Role.Owner)
@@ -71,6 +72,8 @@ public static class TenantsApi
     public static async Task<Ok<TenantResponse>> UpdateTenant(
         string tenant, UpdateTenantRequest request, HttpContext context, IGrainFactory grains, ApiKeyAuthenticator authenticator, IOptions<PlatformOptions> options)
     {
+        TextLimits.Require(request.DisplayName, TextLimits.DisplayName, "displayName");
+        TextLimits.Require(request.WebhookUrl, TextLimits.Url, "webhookUrl");
         var current = await RequireTenantAsync(grains, tenant);
         if (request.WebhookUrl is { Length: > 0 } url)
         {

@@ -100,6 +100,7 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
         PlatformException { Kind: ErrorKind.BadGateway } e => (502, e.Message, e.Code ?? "upstream_error", e.Field),
         PlatformException { Kind: ErrorKind.GatewayTimeout } e => (504, e.Message, e.Code ?? "upstream_timeout", e.Field),
         PlatformException { Kind: ErrorKind.RateLimited } e => (429, e.Message, e.Code ?? "rate_limit_exceeded", e.Field),
+        PlatformException { Kind: ErrorKind.Unavailable } e => (503, e.Message, e.Code ?? "unavailable", e.Field),
         PlatformException e => (400, e.Message, e.Code ?? "invalid_request", e.Field),
         BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", "request_too_large", null),
         BadHttpRequestException { InnerException: JsonException json } => (400, JsonErrors.Describe(json), "invalid_json", JsonErrors.Field(json)),

@@ -129,7 +129,7 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
 
         Assert.True(NoCanary(state.GetProperty("deployment")), state.GetRawText());
         var history = await JsonAsync(await op.GetAsync("/api/v1/deployments/errors/history"));
-        var rollback = history.EnumerateArray().Last();
+        var rollback = history.GetProperty("entries").EnumerateArray().Last();
         Assert.Equal("canary.rollback", rollback.GetProperty("action").GetString());
         Assert.Equal("monitor", rollback.GetProperty("by").GetString());
         Assert.Contains("error rate", rollback.GetProperty("reason").GetString(), StringComparison.Ordinal);
@@ -148,7 +148,7 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
 
         Assert.True(NoCanary(state.GetProperty("deployment")), state.GetRawText());
         var history = await JsonAsync(await op.GetAsync("/api/v1/deployments/latency/history"));
-        Assert.Contains("p95 latency", history.EnumerateArray().Last().GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("p95 latency", history.GetProperty("entries").EnumerateArray().Last().GetProperty("reason").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public sealed class DeploymentsTests(DeploymentsFixture fixture)
         var deployment = state.GetProperty("deployment");
         Assert.True(NoCanary(deployment), state.GetRawText());
         Assert.Equal("sim-twin", deployment.GetProperty("stable").GetProperty("modelRoute").GetString());
-        var actions = (await JsonAsync(await op.GetAsync("/api/v1/deployments/equal/history"))).EnumerateArray()
+        var actions = (await JsonAsync(await op.GetAsync("/api/v1/deployments/equal/history"))).GetProperty("entries").EnumerateArray()
             .Select(h => (h.GetProperty("action").GetString(), h.TryGetProperty("toWeight", out var w) ? w.GetInt32() : -1)).ToList();
         Assert.Contains(("canary.weight", 50), actions);
         Assert.Contains(("canary.promote", 100), actions);

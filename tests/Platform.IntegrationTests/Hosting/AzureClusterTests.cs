@@ -362,4 +362,141 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
         Assert.Contains("Blob state", await read.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain("Admin API key", second.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task SiloKilledUnderPromptWrites_EveryAcknowledgedVersionIsSaved_RetriesCreateNoDuplicate_AndEachVersionHasExactlyOneAuditEntry()
+    {
+        var clusterId = NewClusterId();
+        var silos = new[] { azurite.SiloSettings(clusterId), azurite.SiloSettings(clusterId), azurite.SiloSettings(clusterId) }.Select(s => SiloProcess.Start(s)).ToList();
+        await using var _ = silos[0];
+        await using var __ = silos[1];
+        await using var ___ = silos[2];
+        await Task.WhenAll(silos.Select(s => s.WaitReadyAsync(TimeSpan.FromSeconds(90))));
+        var (victim, survivors) = (silos[0], silos.Skip(1).ToList());
+
+        // One tenant per writer, so some tenants' audit logs (and some prompt grains) are on the silo that dies.
+        const int writers = 24;
+        var owners = new string[writers];
+        for (var w = 0; w < writers; w++)
+        {
+            using var tenant = await survivors[0].Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = $"audited-{w}", displayName = "Audited" })));
+            Assert.Equal(HttpStatusCode.Created, tenant.StatusCode);
+            using var key = await survivors[0].Http.SendAsync(SiloProcess.Request(
+                HttpMethod.Post, $"/api/v1/tenants/audited-{w}/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "o", role = "owner" })));
+            using var keyJson = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+            owners[w] = keyJson.RootElement.GetProperty("secret").GetString()!;
+        }
+
+        // Writers through the two survivors; every write is retried with its Idempotency-Key until acknowledged.
+        var acknowledged = new int[writers];
+        var total = 0;
+        using var stop = new CancellationTokenSource();
+        async Task WriteAsync(int w)
+        {
+            var http = survivors[w % survivors.Count].Http;
+            for (var n = 1; !stop.IsCancellationRequested; n++)
+            {
+                var body = new { messages = new[] { new { role = "system", template = $"writer {w} version {n}" } }, message = $"v{n}" };
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                var last = "";
+                while (true)
+                {
+                    using var request = SiloProcess.Request(HttpMethod.Post, "/api/v1/prompts/p/versions", owners[w], JsonContent.Create(body));
+                    request.Headers.Add("Idempotency-Key", $"w{w}-v{n}");
+                    try
+                    {
+                        using var response = await http.SendAsync(request);
+                        if (response.IsSuccessStatusCode)
+                        {
+                            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                            Assert.Equal(n, json.RootElement.GetProperty("version").GetInt32());
+                            acknowledged[w] = n;
+                            Interlocked.Increment(ref total);
+                            break;
+                        }
+
+                        last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
+                        Assert.True((int)response.StatusCode is 503 or 409, last);
+                    }
+                    catch (HttpRequestException ex)
+                    {
+                        last = ex.Message;
+                    }
+
+                    Assert.True(DateTime.UtcNow < deadline, $"writer {w} version {n} not acknowledged within 30 s; last answer {last}");
+                }
+            }
+        }
+
+        var load = Enumerable.Range(0, writers).Select(WriteAsync).ToList();
+        var clock = Stopwatch.StartNew();
+        while (Volatile.Read(ref total) < 80 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(20);
+        }
+
+        victim.KillHard();
+        var afterKill = Volatile.Read(ref total);
+        while (Volatile.Read(ref total) < afterKill + 80 && clock.Elapsed < TimeSpan.FromSeconds(120))
+        {
+            await Task.Delay(20);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        // Every saved version (read back, which also wakes any prompt grain with undelivered records) has exactly one entry.
+        var saved = new Dictionary<string, int>();
+        for (var w = 0; w < writers; w++)
+        {
+            using var read = await survivors[0].Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/api/v1/prompts/p", owners[w]));
+            using var json = JsonDocument.Parse(await read.Content.ReadAsStringAsync());
+            var versions = json.RootElement.GetProperty("versions").GetArrayLength();
+            Assert.Equal(acknowledged[w], versions);
+            for (var n = 1; n <= versions; n++)
+            {
+                saved[$"audited-{w}/prompt/p@{n}"] = 0;
+            }
+        }
+
+        var audit = new Dictionary<string, int>();
+        var auditDeadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            audit.Clear();
+            for (var w = 0; w < writers; w++)
+            {
+                long? after = null;
+                do
+                {
+                    using var page = await survivors[0].Http.SendAsync(SiloProcess.Request(
+                        HttpMethod.Get, $"/api/v1/tenants/audited-{w}/audit?limit=500{(after is null ? "" : $"&after={after}")}", TestEnvironment.AdminKey));
+                    using var json = JsonDocument.Parse(await page.Content.ReadAsStringAsync());
+                    foreach (var entry in json.RootElement.GetProperty("entries").EnumerateArray()
+                        .Where(e => e.GetProperty("action").GetString() == "prompt.version.create"))
+                    {
+                        var target = $"audited-{w}/{entry.GetProperty("target").GetString()}";
+                        audit[target] = audit.GetValueOrDefault(target) + 1;
+                    }
+
+                    after = json.RootElement.TryGetProperty("nextAfter", out var next) ? next.GetInt64() : null;
+                }
+                while (after is not null);
+            }
+
+            if (saved.Keys.All(audit.ContainsKey))
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+        while (DateTime.UtcNow < auditDeadline);
+
+        var missing = saved.Keys.Where(k => !audit.ContainsKey(k)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {saved.Count} saved versions have no audit entry: {string.Join(", ", missing.Take(20))}");
+        Assert.All(audit, a => Assert.Equal(1, a.Value));
+        Assert.Equal(saved.Count, audit.Count);
+    }
 }
