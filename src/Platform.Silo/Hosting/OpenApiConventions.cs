@@ -16,7 +16,23 @@ public static class OpenApiConventions
     private static readonly int[] WithBody = [409, 413, 415];
 
     public static IServiceCollection AddPlatformOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(o => o.AddOperationTransformer((operation, context, _) =>
+        {
+            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<Http.IdempotentEndpoint>().Any())
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = Platform.Tenants.Idempotency.Header,
+                    In = ParameterLocation.Header,
+                    Required = false,
+                    Description = "1-200 visible ASCII characters; a retry with the same key and request returns the first answer for 24 hours.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 200 },
+                });
+            }
+
+            return Task.CompletedTask;
+        }).AddDocumentTransformer((document, _, _) =>
         {
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();

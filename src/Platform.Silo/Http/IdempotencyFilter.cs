@@ -23,6 +23,9 @@ public static partial class IdempotencyFilter
         where TBuilder : IEndpointConventionBuilder
     {
         builder.AddEndpointFilter((context, next) => InvokeAsync(context, next, keepBody));
+        builder.WithMetadata(
+            IdempotentEndpoint.Instance,
+            new ProducesResponseTypeMetadata(StatusCodes.Status422UnprocessableEntity, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), ["application/problem+json"]));
         return builder;
     }
 
@@ -188,4 +191,14 @@ public static partial class IdempotencyFilter
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the Idempotency-Key record could not be updated")]
     private static partial void LogRecordFailed(ILogger logger, string requestId, Exception exception);
+}
+
+/// <summary>Marks an endpoint that accepts <c>Idempotency-Key</c> (read by the OpenAPI document).</summary>
+public sealed class IdempotentEndpoint
+{
+    public static readonly IdempotentEndpoint Instance = new();
+
+    private IdempotentEndpoint()
+    {
+    }
 }

@@ -74,6 +74,10 @@ public sealed class HostEndpointsTests(PlatformFactory factory)
         }
 
         Assert.True(operations >= 39, $"only {operations} operations");
+        var createVersion = root.GetProperty("paths").GetProperty("/api/v1/prompts/{name}/versions").GetProperty("post");
+        Assert.Contains(createVersion.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key"
+            && p.GetProperty("in").GetString() == "header");
+        Assert.True(createVersion.GetProperty("responses").TryGetProperty("422", out _));
     }
 
     [Fact]
