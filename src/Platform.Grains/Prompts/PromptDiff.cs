@@ -28,11 +28,22 @@ public static class PromptDiff
     {
         var messages = new List<MessageDiff>();
         var count = Math.Max(from?.Messages.Count ?? 0, to.Messages.Count);
+        var room = MaxLines;
         for (var i = 0; i < count; i++)
         {
             var a = from is not null && i < from.Messages.Count ? from.Messages[i] : null;
             var b = i < to.Messages.Count ? to.Messages[i] : null;
-            messages.Add(new MessageDiff(i, a?.Role, b?.Role, Lines(a?.Template ?? "", b?.Template ?? "")));
+            var lines = Lines(a?.Template ?? "", b?.Template ?? "");
+            if (lines.Count > room)
+            {
+                // Each line costs a JSON object: a diff of one-character lines grew 23x; the answer stays bounded.
+                var hidden = lines.Count - room;
+                lines.RemoveRange(room, hidden);
+                lines.Add(new DiffLine("~", $"({hidden} more lines not shown: a diff shows at most {MaxLines} lines)"));
+            }
+
+            room = Math.Max(0, room - lines.Count);
+            messages.Add(new MessageDiff(i, a?.Role, b?.Role, lines));
         }
 
         var parameters = new List<FieldChange>();
@@ -95,6 +106,9 @@ public static class PromptDiff
     /// beyond it the diff keeps the common first and last lines and shows the middle as removed and added.
     /// </summary>
     public const long MaxLinePairs = 4_000_000;
+
+    /// <summary>Most lines one diff shows, over all its messages; the rest are counted in a <c>~</c> line.</summary>
+    public const int MaxLines = 20_000;
 
     private static List<DiffLine> Lines(string from, string to)
     {

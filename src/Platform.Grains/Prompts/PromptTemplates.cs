@@ -385,6 +385,22 @@ public static class PromptTemplates
                 {
                     throw Invalid("parameters.tools must be an array of tools.", "parameters.tools");
                 }
+
+                var i = 0;
+                foreach (var tool in doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement.EnumerateArray() : default)
+                {
+                    // The shape /v1 accepts for a request's own tools.
+                    if (tool.ValueKind != JsonValueKind.Object
+                        || !tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function"
+                        || !tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                        || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || name.GetString()!.Length == 0
+                        || (function.TryGetProperty("parameters", out var schema) && schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null)))
+                    {
+                        throw Invalid($"parameters.tools[{i}] must be a function tool with a name (and an object schema).", $"parameters.tools[{i}]");
+                    }
+
+                    i++;
+                }
             }
             catch (JsonException)
             {

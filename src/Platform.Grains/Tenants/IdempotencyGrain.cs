@@ -81,7 +81,14 @@ public sealed class IdempotencyGrain(
     {
         if (state.State.Fingerprint == fingerprint && state.State.Response is null)
         {
+            // A failed request leaves nothing behind: neither its claim nor its expiry reminder (one row per key).
             await state.ClearStateAsync();
+            if (await this.GetReminder(ExpiryReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            DeactivateOnIdle();
         }
     }
 

@@ -19,6 +19,21 @@ public sealed class PromptFilesAndDiffTests
     }
 
     [Fact]
+    public void Diff_ShowsAtMostMaxLines_AndCountsTheRest()
+    {
+        PromptContent Content(string template) => new([new PromptMessage("user", template), new PromptMessage("user", template)], [], new PromptParameters());
+        var from = string.Join('\n', Enumerable.Range(0, 15_000).Select(i => $"a{i}"));
+        var to = string.Join('\n', Enumerable.Range(0, 15_000).Select(i => $"b{i}"));
+
+        var diff = PromptDiff.Compare("p", 1, Content(from), 2, Content(to));
+
+        Assert.Equal(PromptDiff.MaxLines + 2, diff.Messages.Sum(m => m.Lines.Count));
+        Assert.Equal("~", diff.Messages[0].Lines[^1].Kind);
+        Assert.Contains("10000 more lines not shown", diff.Messages[0].Lines[^1].Text, StringComparison.Ordinal);
+        Assert.Equal("~", diff.Messages[1].Lines.Single().Kind);
+    }
+
+    [Fact]
     public void Diff_OfTwoHugeUnrelatedTexts_IsCoarseButCorrect_KeepingCommonEnds()
     {
         var random = new Random(7);

@@ -22,6 +22,26 @@ public sealed class PromptTemplatesTests
     }
 
     [Theory]
+    [InlineData("[1]", "parameters.tools[0]")]
+    [InlineData("[null]", "parameters.tools[0]")]
+    [InlineData("[{}]", "parameters.tools[0]")]
+    [InlineData("[{\"type\":\"function\"}]", "parameters.tools[0]")]
+    [InlineData("[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":\"x\"}}]", "parameters.tools[0]")]
+    [InlineData("\"notalist\"", "parameters.tools")]
+    public void Validate_ToolsNotInTheShapeRequestsTake_AreRefused(string tools, string field)
+    {
+        var content = new PromptContent([new PromptMessage("user", "hi")], [], new PromptParameters(ToolsJson: tools));
+
+        var error = Assert.Throws<PlatformException>(() => PromptTemplates.Validate(content));
+
+        Assert.Equal(field, error.Field);
+    }
+
+    [Fact]
+    public void Validate_AFunctionTool_IsAccepted() => PromptTemplates.Validate(new PromptContent(
+        [new PromptMessage("user", "hi")], [], new PromptParameters(ToolsJson: """[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]""")));
+
+    [Theory]
     [InlineData("{% for i in (1..10000) %}{% for j in (1..10000) %}{% if j == 0 %}x{% endif %}{% endfor %}{% endfor %}")]
     [InlineData("{{ 1 | divided_by: 0 }}")]
     [InlineData("{{ 79228162514264337593543950335 | plus: 79228162514264337593543950335 }}")]
