@@ -3,14 +3,12 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
-using Platform.Deployments;
 using Platform.Gateway;
 using Platform.Providers.Catalog;
 using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
 using Platform.Silo.Http;
-using Platform.Silo.Prompts;
 
 namespace Platform.Silo.Apis;
 
@@ -44,16 +42,9 @@ public static class GatewayApi
     public static IResult GetModel(string model, HttpContext context, ModelCatalogProvider catalogs)
     {
         var caller = context.GetCaller();
-        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(model) : null) ?? throw ModelNotFound(model);
+        var route = (caller.AllowDirectModelAccess ? catalogs.Current.Find(model) : null) ?? throw ModelAccess.NotFound(model);
         return Results.Json(new OpenAiModel(route.Name, "model", 0, route.Route.Provider), Http.PlatformJson.OpenAi);
     }
-
-    /// <summary>The caller's model name is echoed back only in part: a 1 MB name must not make a 1 MB error.</summary>
-    private static PlatformException ModelNotFound(string model) => new(
-        ErrorKind.NotFound,
-        $"The model '{(model.Length > 100 ? model[..100] + "..." : model)}' does not exist or you do not have access to it.",
-        "model",
-        ErrorCodes.ModelNotFound);
 
     public static IResult ListModels(HttpContext context, ModelCatalogProvider catalogs)
     {
@@ -76,141 +67,70 @@ public static class GatewayApi
     public const string ArmHeader = "x-platform-arm";
     public const string UserHeader = "x-platform-user";
 
-    public static async Task ChatCompletions(
-        HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts, DeploymentRouter deployments)
+    public static async Task ChatCompletions(HttpContext context, ChatPipeline pipeline)
     {
         var started = Stopwatch.GetTimestamp();
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
-        var clientModel = request.Model;
         var user = request.User ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString());
-        if (!string.IsNullOrEmpty(request.User))
+        var plan = await pipeline.ResolveAsync(caller, request, user);
+        if (plan.Deployment is { } deployment)
         {
-            // Forwarded for the provider's abuse monitoring, scoped to the tenant: two tenants' "user-1" are two people.
-            (request.Options.AdditionalProperties ??= [])[Providers.OpenAi.OpenAiWire.UserProperty] = request.User;
+            context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
+            context.Response.Headers[ArmHeader] = deployment.Arm;
         }
 
-        if (request.Options.AdditionalProperties is { } extra
-            && (extra.ContainsKey(Providers.OpenAi.OpenAiWire.UserProperty) || extra.ContainsKey(Providers.OpenAi.OpenAiWire.PassThroughProperty)))
-        {
-            // user, safety_identifier and prompt_cache_key go upstream scoped to the tenant.
-            extra[Providers.OpenAi.OpenAiWire.TenantScopeProperty] = $"t{Fnv1a.Append(Fnv1a.Offset, caller.TenantId):x8}-";
-        }
-        var deployment = clientModel.Length > 0 ? await deployments.RouteAsync(caller.TenantId, clientModel, user) : null;
-        if (deployment is null)
-        {
-            await ServeAsync(context, catalogs, executor, prompts, caller, request, clientModel, started, deployment: null);
-            return;
-        }
-
-        context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
-        context.Response.Headers[ArmHeader] = deployment.Arm;
-        Outcome outcome;
+        ChatOutcome outcome;
         try
         {
-            outcome = await ServeAsync(context, catalogs, executor, prompts, caller, WithRelease(request, deployment.Release), clientModel, started, deployment);
-        }
-        catch (Exception ex) when (!aborted.IsCancellationRequested)
-        {
-            // Only the release's own failures count against its arm; the caller's mistakes stay out of the windows.
-            var (status, _, code, _) = PlatformExceptionHandler.Classify(ex);
-            if (ReleaseFaults.IsReleaseFault(status, code, deployment.Release.Prompt is not null))
+            plan = await pipeline.RenderAsync(caller, plan);
+            if (plan.PromptVersion is { } version)
             {
-                deployments.Publish(Event(caller, deployment, deployment.Release.ModelRoute, started, status, null, null, default));
+                context.Response.Headers[PromptHeader] = version;
             }
 
+            var route = pipeline.SelectRoute(caller, plan);
+            var clientModel = plan.ClientModel.Length > 0 ? plan.ClientModel : plan.Request.Model;
+            var id = "chatcmpl-" + context.TraceIdentifier;
+            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            outcome = plan.Request.Stream
+                ? await StreamAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, started, aborted)
+                : await CompleteAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, aborted);
+        }
+        catch (Exception ex) when (plan.Deployment is not null && !aborted.IsCancellationRequested)
+        {
+            pipeline.Recorder.RecordFailure(caller, plan.Deployment, started, ex);
             throw;
         }
 
-        deployments.Publish(Event(caller, deployment, outcome.Route, started, outcome.Success ? 200 : 502, outcome.TimeToFirstTokenMs, outcome.Quality, outcome.Usage));
+        if (plan.Deployment is not null)
+        {
+            pipeline.Recorder.Record(caller, plan.Deployment, started, outcome);
+        }
     }
 
-    private static async Task<Outcome> ServeAsync(
-        HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts, Caller caller,
-        GatewayRequest request, string clientModel, long started, DeploymentRoute? deployment)
-    {
-        var aborted = context.RequestAborted;
-        if (request.Prompt is { } reference)
-        {
-            var rendered = await prompts.RenderAsync(caller.TenantId, reference);
-            request = WithPrompt(request, rendered);
-            context.Response.Headers[PromptHeader] = $"{rendered.Version.Prompt}@{rendered.Version.Version}";
-        }
-
-        if (request.Model.Length == 0)
-        {
-            throw new PlatformException(ErrorKind.Invalid, "you must provide a model parameter (the prompt version names none)", "model", "invalid_value");
-        }
-
-        // A deployment's release is the tenant's indirect path: direct model access does not apply to it.
-        var route = FindRoute(caller, catalogs, request.Model, ModelModes.Chat, direct: deployment is null);
-        if (clientModel.Length == 0)
-        {
-            clientModel = request.Model;
-        }
-
-        var id = "chatcmpl-" + context.TraceIdentifier;
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        return request.Stream
-            ? await StreamAsync(context, executor, route, request, clientModel, id, created, started, aborted)
-            : await CompleteAsync(context, executor, route, request, clientModel, id, created, aborted);
-    }
-
-    private readonly record struct Outcome(bool Success, string Route, UsageCost Usage, double? TimeToFirstTokenMs, double? Quality);
-
-    private static async Task<Outcome> CompleteAsync(
+    private static async Task<ChatOutcome> CompleteAsync(
         HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, CancellationToken aborted)
     {
         var (response, servedBy) = await executor.CompleteAsync(route, request, aborted);
-        var usage = Cost(servedBy.Route, request, response.Usage, response.Text);
+        var usage = UsageMeter.Settle(servedBy.Route, request, response.Usage, response.Text);
         SetRouteHeaders(context.Response, servedBy);
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(usage.CostUsd);
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, clientModel, response.ResponseId ?? id, created, usage);
         await context.Response.BodyWriter.FlushAsync(aborted);
-        return new Outcome(true, servedBy.Route.Name, usage, null, Quality(response.AdditionalProperties));
+        return new ChatOutcome(true, servedBy.Route.Name, usage, null, InferenceRecorder.Quality(response.AdditionalProperties));
     }
-
-    private static InferenceEvent Event(Caller caller, DeploymentRoute deployment, string route, long started, int status, double? ttft, double? quality, UsageCost usage) => new(
-        caller.TenantId,
-        deployment.Deployment.Name,
-        deployment.Arm,
-        deployment.Deployment.Revision,
-        route,
-        DateTimeOffset.UtcNow,
-        Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-        ttft,
-        status < 400,
-        status,
-        usage.InputTokens,
-        usage.OutputTokens,
-        usage.CostUsd,
-        quality,
-        deployment.Deployment.Epoch);
-
-    private static double? Quality(AdditionalPropertiesDictionary? properties) =>
-        properties is not null && properties.TryGetValue(Providers.Simulated.SimulatedChatClient.QualityProperty, out var q) && q is double d ? d : null;
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
-
-    /// <summary>A deployment's release decides the route and (unless the request names its own) the prompt; its parameters fill what the request left unset.</summary>
-    private static GatewayRequest WithRelease(GatewayRequest request, Release release)
-    {
-        request.Options.Temperature ??= (float?)release.Temperature;
-        request.Options.MaxOutputTokens ??= release.MaxTokens;
-        var prompt = release.Prompt is null
-            ? request.Prompt
-            : new PromptReference(release.Prompt, release.PromptVersion, release.PromptLabel, request.Prompt?.Variables);
-        return request with { Model = release.ModelRoute, Prompt = prompt };
-    }
 
     public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor)
     {
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var (model, inputs, options, base64) = await ReadEmbeddingRequestAsync(context.Request, aborted);
-        var route = FindRoute(caller, catalogs, model, ModelModes.Embedding);
+        var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
 
         var (embeddings, servedBy) = await executor.EmbedAsync(route, inputs, options, aborted);
         var inputTokens = embeddings.Usage?.InputTokenCount ?? inputs.Sum(i => (long)TokenCounter.Count(i));
@@ -220,47 +140,6 @@ public static class GatewayApi
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteEmbeddings(context.Response.BodyWriter, embeddings, model, inputTokens, base64);
         await context.Response.BodyWriter.FlushAsync(aborted);
-    }
-
-    /// <summary>Prepends the rendered prompt messages; the prompt's parameters fill what the request left unset.</summary>
-    private static GatewayRequest WithPrompt(GatewayRequest request, RenderedPrompt rendered)
-    {
-        var messages = new List<ChatMessage>(rendered.Messages.Length + request.Messages.Count);
-        foreach (var message in rendered.Messages)
-        {
-            messages.Add(new ChatMessage(message.Role is "assistant" ? ChatRole.Assistant : message.Role is "user" ? ChatRole.User : ChatRole.System, message.Content));
-        }
-
-        messages.AddRange(request.Messages);
-        var parameters = rendered.Version.Content.Parameters;
-        var options = request.Options;
-        options.Temperature ??= (float?)parameters.Temperature;
-        options.MaxOutputTokens ??= parameters.MaxTokens;
-        if (options.ResponseFormat is null && parameters.ResponseFormat == "json_object")
-        {
-            options.ResponseFormat = ChatResponseFormat.Json;
-        }
-
-        return request with
-        {
-            Messages = messages,
-            Model = request.Model.Length > 0 ? request.Model : parameters.Model ?? "",
-        };
-    }
-
-    private static ResolvedRoute FindRoute(Caller caller, ModelCatalogProvider catalogs, string model, string mode, bool direct = true)
-    {
-        var route = (caller.AllowDirectModelAccess || !direct ? catalogs.Current.Find(model) : null)
-            ?? throw ModelNotFound(model);
-        return route.Route.Mode == mode
-            ? route
-            : throw new PlatformException(
-                ErrorKind.Invalid,
-                mode == ModelModes.Chat
-                    ? $"The model '{model}' is an embedding model; call /v1/embeddings."
-                    : $"The model '{model}' is a chat model; call /v1/chat/completions.",
-                "model",
-                "model_not_supported");
     }
 
     private static Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64)> ReadEmbeddingRequestAsync(
@@ -316,7 +195,7 @@ public static class GatewayApi
         return (wire.Model, inputs, new EmbeddingGenerationOptions { Dimensions = wire.Dimensions }, base64);
     }
 
-    private static async Task<Outcome> StreamAsync(
+    private static async Task<ChatOutcome> StreamAsync(
         HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, long started, CancellationToken aborted)
     {
         await using var stream = await executor.OpenStreamAsync(route, request, aborted);
@@ -344,7 +223,7 @@ public static class GatewayApi
             }
 
             text.Append(update.Text);
-            quality = Quality(update.AdditionalProperties) ?? quality;
+            quality = InferenceRecorder.Quality(update.AdditionalProperties) ?? quality;
             if (CompletionWriter.HasChunkPayload(update, first))
             {
                 body.Write("data: "u8);
@@ -370,7 +249,7 @@ public static class GatewayApi
                     Http.PlatformJson.OpenAi));
                 body.Write("\n\n"u8);
                 await body.FlushAsync(aborted);
-                return new Outcome(false, stream.ServedBy.Route.Name, Cost(stream.ServedBy.Route, request, usage, text.ToString()), ttft, quality);
+                return new ChatOutcome(false, stream.ServedBy.Route.Name, UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString()), ttft, quality);
             }
 
             if (!more)
@@ -379,7 +258,7 @@ public static class GatewayApi
             }
         }
 
-        var cost = Cost(stream.ServedBy.Route, request, usage, text.ToString());
+        var cost = UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString());
         if (request.IncludeUsage)
         {
             body.Write("data: "u8);
@@ -389,7 +268,7 @@ public static class GatewayApi
 
         body.Write("data: [DONE]\n\n"u8);
         await body.FlushAsync(aborted);
-        return new Outcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
+        return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
     }
 
     private static Task<GatewayRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted) =>
@@ -422,18 +301,6 @@ public static class GatewayApi
             // The mapper checks every field it reads; this is the net under it, and says nothing of our internals.
             throw new PlatformException(ErrorKind.Invalid, "A field of the request has a value of the wrong kind.", null, "invalid_value");
         }
-    }
-
-    /// <summary>Provider usage when given; otherwise our own token counts, so no request is recorded at zero cost.</summary>
-    private static UsageCost Cost(ResolvedRoute route, GatewayRequest request, UsageDetails? usage, string outputText)
-    {
-        var input = usage?.InputTokenCount;
-        var output = usage?.OutputTokenCount;
-        var estimated = input is null || output is null;
-        input ??= TokenCounter.CountPrompt(request.Messages);
-        output ??= TokenCounter.Count(outputText);
-        var cached = usage?.CachedInputTokenCount ?? 0;
-        return new UsageCost(input.Value, cached, output.Value, route.Price.Cost(input.Value, cached, output.Value), estimated);
     }
 
     private static void SetRouteHeaders(HttpResponse response, ServedBy servedBy)

@@ -1,5 +1,4 @@
 using Platform.Deployments;
-using Platform.Hosting;
 using Platform.Silo.Auth;
 
 namespace Platform.Silo.Gateway;
@@ -10,10 +9,10 @@ public sealed record DeploymentRoute(DeploymentSnapshot Deployment, string Arm, 
 /// <summary>
 /// Resolves deployment names on the request path from a silo-local cache (no storage read per request; a change
 /// made on any silo is served everywhere within <see cref="ApiKeyAuthenticator.MaxStaleness"/>), assigns each
-/// request to stable or canary (sticky per end user, weighted random without one), and publishes one inference
-/// event per completed request on the deployment's stream, off the response path.
+/// request to stable or canary (sticky per end user, weighted random without one). Events are published by
+/// <see cref="InferenceRecorder"/>.
 /// </summary>
-public sealed partial class DeploymentRouter(IGrainFactory grains, IClusterClient client, TimeProvider time, ILogger<DeploymentRouter> logger)
+public sealed class DeploymentRouter(IGrainFactory grains, TimeProvider time)
 {
     private readonly RefreshingCache<string, DeploymentSnapshot?> _deployments =
         new(time, TimeSpan.FromMilliseconds(400), ApiKeyAuthenticator.MaxStaleness, capacity: 100_000);
@@ -54,24 +53,4 @@ public sealed partial class DeploymentRouter(IGrainFactory grains, IClusterClien
     }
 
     public void Invalidate(string tenant, string name) => _deployments.Invalidate($"{tenant}/{name}");
-
-    /// <summary>Fire and forget: the client has its answer; a lost event only thins the monitor's sample.</summary>
-    public void Publish(InferenceEvent inference) => _ = PublishAsync(inference);
-
-    private async Task PublishAsync(InferenceEvent inference)
-    {
-        try
-        {
-            var stream = client.GetStreamProvider(PlatformStorage.Streams)
-                .GetStream<InferenceEvent>(StreamId.Create(DeploymentStreams.Inference, $"{inference.TenantId}/{inference.Deployment}"));
-            await stream.OnNextAsync(inference);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            LogPublishFailed(logger, inference.Deployment, ex.GetType().Name);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Inference event of deployment {Deployment} not published: {Reason}")]
-    private static partial void LogPublishFailed(ILogger logger, string deployment, string reason);
 }

@@ -13,6 +13,8 @@ public static class GatewayServices
         services.AddHostedService(sp => sp.GetRequiredService<ModelCatalogProvider>());
         services.AddSingleton<ChatExecutor>();
         services.AddSingleton<DeploymentRouter>();
+        services.AddSingleton<InferenceRecorder>();
+        services.AddSingleton<ChatPipeline>();
         return services;
     }
 }
