@@ -13,6 +13,8 @@ public static class HealthEndpoints
 {
     private const string ReadyTag = "ready";
 
+    private static readonly HttpMethodMetadata ProbeMethods = new(["GET", "HEAD"]);
+
     public static IServiceCollection AddPlatformHealthChecks(this IServiceCollection services)
     {
         services.AddHealthChecks()
@@ -23,8 +25,9 @@ public static class HealthEndpoints
 
     public static IEndpointRouteBuilder MapPlatformHealthChecks(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        // Probes read: other methods are a 405, like every other endpoint's.
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(ProbeMethods);
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).WithMetadata(ProbeMethods);
         return endpoints;
     }
 }

@@ -16,6 +16,8 @@ public sealed class HostEndpointsTests(PlatformFactory factory)
         using var ready = await client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+        using var post = await client.PostAsync("/health/live", null);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
 
     [Fact]
