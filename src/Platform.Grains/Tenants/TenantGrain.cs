@@ -7,7 +7,7 @@ namespace Platform.Tenants;
 /// Single writer of a tenant's settings and key index. Each change's audit record is written with the change
 /// (<see cref="AuditOutbox"/>) and then delivered to the tenant's log.
 /// </summary>
-public sealed class TenantGrain(
+public sealed partial class TenantGrain(
     [PersistentState("tenant", PlatformStorage.Default)] IPersistentState<TenantGrainState> state,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
@@ -225,13 +225,28 @@ public sealed class TenantGrain(
         }
     }
 
-    /// <summary>Saves a key change's audit record in this grain's outbox (one write), then delivers it.</summary>
+    /// <summary>
+    /// Saves the audit record of a key change already saved in the key directory in this grain's outbox, then delivers
+    /// it. The change is saved, so a failure to save the record is not the caller's error (a rotation's new secret
+    /// must reach the caller): the record stays pending in memory and is delivered from there.
+    /// </summary>
     private async Task RecordAsync(Actor actor, string action, string keyId, string? before, string? after, DateTimeOffset? at)
     {
-        var record = Audit.Add(actor, action, $"key/{keyId}", before, after, entryId: $"{action}:{keyId}:{at?.UtcTicks}");
-        await WriteOrRestoreAsync(state.State.Tenant, state.State.Keys, record);
+        Audit.Add(actor, action, $"key/{keyId}", before, after, entryId: $"{action}:{keyId}:{at?.UtcTicks}");
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex) when (ex is not PlatformException)
+        {
+            LogOutboxNotSaved(logger, TenantId, action, ex);
+        }
+
         await Audit.DeliverAsync();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {TenantId}: the audit record of {Action} was not saved with the tenant; it is delivered from memory")]
+    private static partial void LogOutboxNotSaved(ILogger logger, string tenantId, string action, Exception exception);
 
     /// <summary>Only an admin may revoke or rotate an admin key (rotation would hand the caller a new admin secret).</summary>
     private static void RequireMayManage(ApiKeyInfo key, Actor actor)

@@ -174,4 +174,26 @@ public sealed class AuditLogTests(ClusterFixture fixture)
         var entries = await WaitForAsync(tenant, e => e.Count >= 2, TimeSpan.FromSeconds(20));
         Assert.Equal(["tenant.create", "tenant.update"], entries.Select(e => e.Action));
     }
+
+    [Fact]
+    public async Task KeyRevocation_WithTheTenantsOutboxUnwritable_IsAnsweredAsDone_AndItsEntryArrivesOnce()
+    {
+        var tenant = NewTenantId();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(tenant);
+        await grain.CreateAsync(new TenantSettings("Revoking"), Owner);
+        var key = await grain.CreateKeyAsync(new NewApiKey("k", Role.Developer, null), Owner);
+
+        ApiKeyInfo revoked;
+        using (FaultyGrainStorage.Arm<TenantGrainState>(tenant, FaultyGrainStorage.Mode.FailBeforeWrite))
+        {
+            // The revocation is saved in the key directory; only the tenant's own write (its outbox) fails.
+            revoked = await grain.RevokeKeyAsync(key.Key.Id, Owner);
+        }
+
+        Assert.NotNull(revoked.RevokedAt);
+        var again = await grain.RevokeKeyAsync(key.Key.Id, Owner);
+        Assert.Equal(revoked.RevokedAt, again.RevokedAt);
+        var entries = await WaitForAsync(tenant, e => e.Any(x => x.Action == "key.revoke"), TimeSpan.FromSeconds(20));
+        Assert.Single(entries, e => e.Action == "key.revoke");
+    }
 }
