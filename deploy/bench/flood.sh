@@ -40,7 +40,7 @@ run() {
   local port; port=$(free_port)
   (cd "$work/silo" && exec dotnet Platform.Silo.dll --urls "http://127.0.0.1:$port" \
     --Platform:DataDirectory="$work/data-$name" \
-    --Platform:Cluster:SiloPort="$(free_port)" --Platform:Cluster:GatewayPort="$(free_port)" \
+    --Platform:Cluster:SiloPort="$(free_port)" \
     --Platform:Bootstrap:AdminKey="bench-admin-key-0123456789abcdef0123456789" \
     --Platform:Bootstrap:DemoClientKey="$KEY" \
     --Logging:LogLevel:Default=Warning "$@") >"$work/silo-$name.log" 2>&1 &
