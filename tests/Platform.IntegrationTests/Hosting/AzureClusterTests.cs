@@ -490,7 +490,7 @@ public sealed class AzureClusterTests(AzuriteFixture azurite)
                 break;
             }
 
-            await Task.Delay(200);
+            await Task.Delay(50);
         }
         while (DateTime.UtcNow < auditDeadline);
 

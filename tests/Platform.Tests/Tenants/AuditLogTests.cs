@@ -44,7 +44,7 @@ public sealed class AuditLogTests(ClusterFixture fixture)
                 return entries;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
     }
 
