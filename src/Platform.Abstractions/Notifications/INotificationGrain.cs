@@ -32,4 +32,5 @@ public static class NotificationEvents
     public const string Promoted = "canary.promoted";
     public const string RolledBack = "canary.rolled_back";
     public const string PolicyBreached = "policy.breached";
+    public const string BudgetThreshold = "budget.threshold";
 }

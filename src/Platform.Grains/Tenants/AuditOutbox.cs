@@ -67,6 +67,18 @@ public sealed partial class AuditOutbox
         return record;
     }
 
+    /// <summary>Like <see cref="Add"/>, but returns false instead of refusing when the outbox is full (for records of automatic events).</summary>
+    public bool TryAdd(Actor actor, string action, string target, string? before, string? after)
+    {
+        if (_pending().Count >= MaxPending)
+        {
+            return false;
+        }
+
+        Add(actor, action, target, before, after);
+        return true;
+    }
+
     /// <summary>Takes back a record whose change was not written.</summary>
     public void Remove(AuditRecord record) => _pending().Remove(record);
 

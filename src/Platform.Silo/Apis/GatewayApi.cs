@@ -91,12 +91,29 @@ public static class GatewayApi
             }
 
             var route = pipeline.SelectRoute(caller, plan);
-            var clientModel = plan.ClientModel.Length > 0 ? plan.ClientModel : plan.Request.Model;
-            var id = "chatcmpl-" + context.TraceIdentifier;
-            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            outcome = plan.Request.Stream
-                ? await StreamAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, started, aborted)
-                : await CompleteAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, aborted);
+            var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user);
+            if (refusal is not null)
+            {
+                // Written here rather than thrown: the exception handler would clear the budget headers.
+                await WriteRefusalAsync(context, refusal);
+                return;
+            }
+
+            try
+            {
+                BudgetHeaders.Write(context.Response.Headers, admission!.Headroom);
+                var clientModel = plan.ClientModel.Length > 0 ? plan.ClientModel : plan.Request.Model;
+                var id = "chatcmpl-" + context.TraceIdentifier;
+                var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                outcome = plan.Request.Stream
+                    ? await StreamAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, started, admission, aborted)
+                    : await CompleteAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, admission, aborted);
+            }
+            finally
+            {
+                // Settled where the usage became known; anything else (a failed call, a client gone) releases the reservation.
+                admission!.Release();
+            }
         }
         catch (Exception ex) when (plan.Deployment is not null && !aborted.IsCancellationRequested)
         {
@@ -111,10 +128,12 @@ public static class GatewayApi
     }
 
     private static async Task<ChatOutcome> CompleteAsync(
-        HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, CancellationToken aborted)
+        HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created,
+        Admission admission, CancellationToken aborted)
     {
         var (response, servedBy) = await executor.CompleteAsync(route, request, aborted);
         var usage = UsageMeter.Settle(servedBy.Route, request, response.Usage, response.Text);
+        admission.Settle(usage, servedBy.Route.Name);
         SetRouteHeaders(context.Response, servedBy);
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(usage.CostUsd);
         context.Response.ContentType = "application/json";
@@ -196,79 +215,120 @@ public static class GatewayApi
     }
 
     private static async Task<ChatOutcome> StreamAsync(
-        HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, long started, CancellationToken aborted)
+        HttpContext context, ChatExecutor executor, ResolvedRoute route, GatewayRequest request, string clientModel, string id, long created, long started,
+        Admission admission, CancellationToken aborted)
     {
         await using var stream = await executor.OpenStreamAsync(route, request, aborted);
-        var ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        double? quality = null;
-        var response = context.Response;
-        SetRouteHeaders(response, stream.ServedBy);
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-
-        var body = response.BodyWriter;
+        var meter = new StreamMeter(admission);
         var text = new StringBuilder();
         UsageDetails? usage = null;
-        var first = true;
-        while (true)
+        try
         {
-            var update = stream.Updates.Current;
-            foreach (var content in update.Contents)
+            var ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            double? quality = null;
+            var response = context.Response;
+            SetRouteHeaders(response, stream.ServedBy);
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            response.Headers["X-Accel-Buffering"] = "no";
+
+            var body = response.BodyWriter;
+            var first = true;
+            while (true)
             {
-                if (content is UsageContent u)
+                var update = stream.Updates.Current;
+                foreach (var content in update.Contents)
                 {
-                    usage = u.Details;
+                    if (content is UsageContent u)
+                    {
+                        usage = u.Details;
+                    }
+                }
+
+                text.Append(update.Text);
+                quality = InferenceRecorder.Quality(update.AdditionalProperties) ?? quality;
+                if (meter.Exhausted(text))
+                {
+                    // What is left of the reservation would not pay for more: end with an error event rather than overspend.
+                    var spent = UsageMeter.Settle(stream.ServedBy.Route, request, null, text.ToString());
+                    admission.Settle(spent, stream.ServedBy.Route.Name);
+                    WriteStreamError(body, 429, meter.Message(spent), ErrorCodes.StreamBudgetExhausted);
+                    await body.FlushAsync(aborted);
+                    return new ChatOutcome(false, stream.ServedBy.Route.Name, spent, ttft, quality);
+                }
+
+                if (CompletionWriter.HasChunkPayload(update, first))
+                {
+                    body.Write("data: "u8);
+                    CompletionWriter.WriteChunk(body, update, clientModel, id, created, first);
+                    body.Write("\n\n"u8);
+                    first = false;
+                    stream.Pause();
+                    await body.FlushAsync(aborted);
+                }
+
+                bool more;
+                try
+                {
+                    stream.Touch();
+                    more = await stream.Updates.MoveNextAsync();
+                }
+                catch (Exception ex) when (!aborted.IsCancellationRequested)
+                {
+                    var failure = ChatExecutor.MidStreamFailure(ex, ex is OperationCanceledException);
+                    var spent = UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString());
+                    admission.Settle(spent, stream.ServedBy.Route.Name);
+                    WriteStreamError(body, failure.Kind == ErrorKind.GatewayTimeout ? 504 : 502, failure.Message, failure.Code!);
+                    await body.FlushAsync(aborted);
+                    return new ChatOutcome(false, stream.ServedBy.Route.Name, spent, ttft, quality);
+                }
+
+                if (!more)
+                {
+                    break;
                 }
             }
 
-            text.Append(update.Text);
-            quality = InferenceRecorder.Quality(update.AdditionalProperties) ?? quality;
-            if (CompletionWriter.HasChunkPayload(update, first))
+            var cost = UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString());
+            admission.Settle(cost, stream.ServedBy.Route.Name);
+            if (request.IncludeUsage)
             {
                 body.Write("data: "u8);
-                CompletionWriter.WriteChunk(body, update, clientModel, id, created, first);
+                CompletionWriter.WriteUsageChunk(body, clientModel, id, created, cost, stream.ServedBy.Route.Name, stream.ServedBy.Fallback);
                 body.Write("\n\n"u8);
-                first = false;
-                stream.Pause();
-                await body.FlushAsync(aborted);
             }
 
-            bool more;
-            try
-            {
-                stream.Touch();
-                more = await stream.Updates.MoveNextAsync();
-            }
-            catch (Exception ex) when (!aborted.IsCancellationRequested)
-            {
-                var failure = ChatExecutor.MidStreamFailure(ex, ex is OperationCanceledException);
-                body.Write("data: "u8);
-                body.Write(JsonSerializer.SerializeToUtf8Bytes(
-                    Http.ErrorResponses.OpenAiError(failure.Kind == ErrorKind.GatewayTimeout ? 504 : 502, failure.Message, failure.Code!, null),
-                    Http.PlatformJson.OpenAi));
-                body.Write("\n\n"u8);
-                await body.FlushAsync(aborted);
-                return new ChatOutcome(false, stream.ServedBy.Route.Name, UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString()), ttft, quality);
-            }
-
-            if (!more)
-            {
-                break;
-            }
+            body.Write("data: [DONE]\n\n"u8);
+            await body.FlushAsync(aborted);
+            return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
         }
-
-        var cost = UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString());
-        if (request.IncludeUsage)
+        finally
         {
-            body.Write("data: "u8);
-            CompletionWriter.WriteUsageChunk(body, clientModel, id, created, cost, stream.ServedBy.Route.Name, stream.ServedBy.Fallback);
-            body.Write("\n\n"u8);
+            // A client that left mid-stream still pays for what the provider produced until then.
+            if (!admission.Closed)
+            {
+                admission.Settle(UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString()), stream.ServedBy.Route.Name);
+            }
+        }
+    }
+
+    private static Task WriteRefusalAsync(HttpContext context, BudgetRefusal refusal)
+    {
+        var (status, message, code, field) = Http.PlatformExceptionHandler.Classify(refusal.Error);
+        BudgetHeaders.Write(context.Response.Headers, refusal.Headroom);
+        if (refusal.Error.RetryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        body.Write("data: [DONE]\n\n"u8);
-        await body.FlushAsync(aborted);
-        return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
+        return Http.ErrorResponses.WriteAsync(context, status, message, code, field);
+    }
+
+    private static void WriteStreamError(IBufferWriter<byte> body, int status, string message, string code)
+    {
+        body.Write("data: "u8);
+        body.Write(JsonSerializer.SerializeToUtf8Bytes(Http.ErrorResponses.OpenAiError(status, message, code, null), Http.PlatformJson.OpenAi));
+        body.Write("\n\n"u8);
     }
 
     private static Task<GatewayRequest> ReadRequestAsync(HttpRequest request, CancellationToken aborted) =>

@@ -164,6 +164,9 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         }
     }
 
+    /// <summary>The routes that may serve a request for <paramref name="primary"/>: itself, then its fallbacks of the same mode.</summary>
+    public IEnumerable<ResolvedRoute> Routes(ResolvedRoute primary) => Candidates(primary).Select(c => c.Route);
+
     private IEnumerable<(ResolvedRoute Route, bool Fallback)> Candidates(ResolvedRoute primary)
     {
         yield return (primary, false);
@@ -207,7 +210,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     {
         _ when last is not null && IsContextLength(last) =>
             new PlatformException(ErrorKind.Invalid, $"The messages are longer than the context window of model route '{primary.Name}' and of its fallbacks.", "messages", "context_length_exceeded"),
-        429 => new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, "rate_limit_exceeded")
+        429 => new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, ErrorCodes.UpstreamRateLimited)
         {
             RetryAfterSeconds = last is ClientResultException { } e && e.GetRawResponse() is { } r && RetryAfter(r) is { } s ? (int)Math.Ceiling(Math.Min(s, 3600)) : null,
         },

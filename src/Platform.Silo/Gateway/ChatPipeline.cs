@@ -11,12 +11,13 @@ public sealed record ChatPlan(GatewayRequest Request, string ClientModel, Deploy
 /// <summary>
 /// <c>POST /v1/chat/completions</c> as the stages of <c>ARCHITECTURE.md</c>, in order: authenticate (the ASP.NET Core
 /// handler, before this), <see cref="ResolveAsync">resolve</see> (deployment arm and release), <see cref="RenderAsync">render</see>
-/// (the prompt version), <see cref="SelectRoute">route</see>, call (<see cref="ChatExecutor"/>), <see cref="UsageMeter">settle</see>
-/// and record (<see cref="InferenceRecorder"/>). The HTTP endpoint only reads the request and writes the response, JSON or
-/// server-sent events; admit (budgets), guard and cache stages take their place between route and call.
+/// (the prompt version), <see cref="SelectRoute">route</see>, <see cref="AdmitAsync">admit</see> (budgets), call
+/// (<see cref="ChatExecutor"/>), <see cref="UsageMeter">settle</see> (<see cref="Admission.Settle"/>) and record
+/// (<see cref="InferenceRecorder"/>). The HTTP endpoint only reads the request and writes the response, JSON or
+/// server-sent events; guard and cache stages will take their place between admit and call.
 /// </summary>
 public sealed class ChatPipeline(
-    ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts, DeploymentRouter deployments, InferenceRecorder recorder)
+    ModelCatalogProvider catalogs, ChatExecutor executor, PromptService prompts, DeploymentRouter deployments, InferenceRecorder recorder, BudgetAdmission budgets)
 {
     public ChatExecutor Executor => executor;
 
@@ -59,6 +60,13 @@ public sealed class ChatPipeline(
 
         return ModelAccess.Find(caller, catalogs, plan.Request.Model, ModelModes.Chat, direct: plan.Deployment is null);
     }
+
+    /// <summary>
+    /// Admit: the request's worst case reserved on every budget scope that applies (tenant, key, deployment, end user),
+    /// or the refusal. The admission must be settled or released once the call is over.
+    /// </summary>
+    public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(Caller caller, ChatPlan plan, ResolvedRoute route, string? user) =>
+        budgets.AdmitAsync(caller, plan, route, executor.Routes(route), user);
 }
 
 /// <summary>Which catalog routes a caller may use, by mode.</summary>

@@ -14,6 +14,9 @@ public static class GatewayServices
         services.AddSingleton<ChatExecutor>();
         services.AddSingleton<DeploymentRouter>();
         services.AddSingleton<InferenceRecorder>();
+        services.AddSingleton<BudgetAgent>();
+        services.AddSingleton<BudgetIndexCache>();
+        services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<ChatPipeline>();
         return services;
     }

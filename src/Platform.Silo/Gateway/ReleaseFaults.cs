@@ -10,8 +10,8 @@ namespace Platform.Silo.Gateway;
 public static class ReleaseFaults
 {
     public static bool IsReleaseFault(int status, string code, bool releaseNamesPrompt) =>
-        status >= 500 // upstream errors, garbage, timeouts; the platform's own failures on this release
-        || status == StatusCodes.Status429TooManyRequests // the route's provider is rate-limiting (the only 429 on this path)
+        (status >= 500 && code != ErrorCodes.BudgetUnavailable) // upstream errors, garbage, timeouts; the platform's own failures on this release
+        || (status == StatusCodes.Status429TooManyRequests && code == ErrorCodes.UpstreamRateLimited) // the route's provider is rate-limiting (not a budget)
         || code == ErrorCodes.ModelNotFound // the release's route was removed from the catalog
         || code == ErrorCodes.PromptRenderFailed // the release's template fails at render time
         || (releaseNamesPrompt && status == StatusCodes.Status404NotFound); // the release's prompt, version or label is gone

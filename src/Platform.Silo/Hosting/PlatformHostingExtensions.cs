@@ -68,6 +68,7 @@ public static class PlatformHostingExtensions
         app.MapModelsApi().ProducesPlatformProblems();
         app.MapPromptsApi().ProducesPlatformProblems();
         app.MapDeploymentsApi().ProducesPlatformProblems();
+        app.MapBudgetsApi().ProducesPlatformProblems();
         app.MapGatewayApi().ProducesOpenAiErrors();
         return app;
     }

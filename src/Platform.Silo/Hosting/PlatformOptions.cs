@@ -32,6 +32,8 @@ public sealed class PlatformOptions
 
     public PlatformAuthenticationOptions Authentication { get; set; } = new();
 
+    public BudgetOptions Budgets { get; set; } = new();
+
     /// <summary><c>Platform:Models</c>: the model catalog (routes clients name in <c>model</c>).</summary>
     public List<Platform.Gateway.ModelRoute> Models { get; set; } = [];
 
@@ -43,6 +45,23 @@ public sealed class PlatformOptions
     /// <summary>True when Orleans' Kubernetes hosting is switched on.</summary>
     public bool UsesKubernetes =>
         Kubernetes.Enabled || string.Equals(Profile, PlatformProfiles.Kubernetes, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary><c>Platform:Budgets</c>: how the gateway reserves against budgets.</summary>
+public sealed class BudgetOptions
+{
+    /// <summary>
+    /// <c>Platform:Budgets:ReservationSeconds</c>: how long a silo's reservations outlive its last word to a budget grain. The silo
+    /// renews them every third of this while requests are in flight; if it dies, they are charged at their worst case after
+    /// this long. Default 60; 2 to 3600.
+    /// </summary>
+    public int ReservationSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// <c>Platform:Budgets:DefaultMaxOutputTokens</c>: the output reserved for a request that names no <c>max_tokens</c> when a
+    /// budget applies (and then sent upstream as its <c>max_tokens</c>, so it cannot cost more). Default 4096.
+    /// </summary>
+    public int DefaultMaxOutputTokens { get; set; } = 4096;
 }
 
 public static class PlatformProfiles

@@ -73,6 +73,15 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
         }
 
         failures.AddRange(ModelRouteRules.Validate(options.Models, "Platform:Models"));
+        if (options.Budgets.ReservationSeconds is < 2 or > 3600)
+        {
+            failures.Add("Platform:Budgets:ReservationSeconds must be between 2 and 3600.");
+        }
+
+        if (options.Budgets.DefaultMaxOutputTokens is < 1 or > 1_000_000)
+        {
+            failures.Add("Platform:Budgets:DefaultMaxOutputTokens must be between 1 and 1000000.");
+        }
 
         if (options.UsesAzure)
         {

@@ -24,4 +24,13 @@ public sealed class ReleaseFaultsTests
     [InlineData(413, "request_too_large", false)]
     public void TheCallersOwnMistakes_DoNotCountAgainstTheRelease(int status, string code, bool releaseNamesPrompt) =>
         Assert.False(ReleaseFaults.IsReleaseFault(status, code, releaseNamesPrompt));
+
+    [Theory]
+    [InlineData(429, "budget_exceeded")]
+    [InlineData(429, "tokens_limit_exceeded")]
+    [InlineData(429, "requests_limit_exceeded")]
+    [InlineData(400, "request_exceeds_budget")]
+    [InlineData(503, "budget_unavailable")]
+    public void BudgetRefusals_DoNotCountAgainstTheRelease(int status, string code) =>
+        Assert.False(ReleaseFaults.IsReleaseFault(status, code, releaseNamesPrompt: true));
 }

@@ -1,0 +1,225 @@
+namespace Platform.Budgets;
+
+/// <summary>Who a budget applies to. Stored by number: never renumber.</summary>
+[GenerateSerializer]
+[Alias("Platform.Budgets.BudgetScope")]
+public enum BudgetScope
+{
+    /// <summary>Everything the tenant sends.</summary>
+    Tenant = 0,
+
+    /// <summary>One API key (id: the key id).</summary>
+    Key = 1,
+
+    /// <summary>One deployment (id: its name), whichever arm serves.</summary>
+    Deployment = 2,
+
+    /// <summary>One end user (id: the request's <c>user</c>, or the <c>x-platform-user</c> header).</summary>
+    User = 3,
+}
+
+/// <summary>What a limit counts. Stored by number: never renumber.</summary>
+[GenerateSerializer]
+[Alias("Platform.Budgets.BudgetMetric")]
+public enum BudgetMetric
+{
+    /// <summary>Spend in US dollars at the route's price.</summary>
+    Usd = 0,
+
+    /// <summary>Input plus output tokens.</summary>
+    Tokens = 1,
+
+    /// <summary>Requests (each request that reached a provider counts one).</summary>
+    Requests = 2,
+}
+
+/// <summary>How long a limit's window is. Stored by number: never renumber.</summary>
+[GenerateSerializer]
+[Alias("Platform.Budgets.BudgetWindow")]
+public enum BudgetWindow
+{
+    Minute = 0,
+    Hour = 1,
+    Day = 2,
+
+    /// <summary>A calendar month in UTC (aligned), or 30 days (rolling).</summary>
+    Month = 3,
+
+    /// <summary><see cref="BudgetLimit.WindowSeconds"/> long, aligned to multiples of it since 1970-01-01 UTC.</summary>
+    Custom = 4,
+}
+
+/// <summary>
+/// One limit of a scope: at most <see cref="Amount"/> of <see cref="Metric"/> per window. An aligned window starts at
+/// UTC boundaries (the minute, hour, day or month); a rolling one is the last window's length up to now (counted in
+/// sixtieths of the window). With <see cref="Rollover"/>, what an aligned window left unused is added to the next one
+/// (at most one window's amount).
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetLimit")]
+public sealed record BudgetLimit(
+    [property: Id(0)] BudgetMetric Metric,
+    [property: Id(1)] decimal Amount,
+    [property: Id(2)] BudgetWindow Window,
+    [property: Id(3)] long? WindowSeconds = null,
+    [property: Id(4)] bool Rolling = false,
+    [property: Id(5)] bool Rollover = false)
+{
+    /// <summary>Identifies a limit's counters across policy changes: the same metric and window keep their spend.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string CounterKey => $"{Metric}/{Window}/{WindowSeconds}/{(Rolling ? "rolling" : "aligned")}";
+}
+
+/// <summary>A scope's limits and the fractions of them (percent) at which a webhook and an audit entry say so, once per window.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetPolicy")]
+public sealed record BudgetPolicy(
+    [property: Id(0)] IReadOnlyList<BudgetLimit> Limits,
+    [property: Id(1)] IReadOnlyList<int>? AlertThresholds = null)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<int> EffectiveThresholds => AlertThresholds ?? [50, 80, 100];
+}
+
+/// <summary>What a request is charged on, for the spend report: the key, deployment, model route and end user.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.SpendDimensions")]
+public sealed record SpendDimensions(
+    [property: Id(0)] string KeyId,
+    [property: Id(1)] string? Deployment,
+    [property: Id(2)] string Model,
+    [property: Id(3)] string? User);
+
+/// <summary>An amount of each metric: a reservation's worst case, or a request's real usage.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetAmount")]
+public readonly record struct BudgetAmount(
+    [property: Id(0)] decimal Usd,
+    [property: Id(1)] long Tokens,
+    [property: Id(2)] int Requests)
+{
+    public decimal Of(BudgetMetric metric) => metric switch
+    {
+        BudgetMetric.Usd => Usd,
+        BudgetMetric.Tokens => Tokens,
+        _ => Requests,
+    };
+}
+
+/// <summary>Reserve a request's worst case. <paramref name="DefaultPolicy"/> applies when the scope has no policy of its own (end users).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.ReserveOperation")]
+public sealed record ReserveOperation(
+    [property: Id(0)] string ReservationId,
+    [property: Id(1)] BudgetAmount WorstCase,
+    [property: Id(2)] SpendDimensions Dimensions,
+    [property: Id(3)] BudgetPolicy? DefaultPolicy = null);
+
+/// <summary>Replace a reservation by the request's real usage (or, with a null usage, release it unspent).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.SettleOperation")]
+public sealed record SettleOperation(
+    [property: Id(0)] string ReservationId,
+    [property: Id(1)] BudgetAmount? Usage,
+    [property: Id(2)] SpendDimensions Dimensions);
+
+/// <summary>
+/// What one silo sends a budget grain in one call: the settlements and reservations that queued up while its previous
+/// call was in flight (so one grain turn serves many requests), from the holder named, whose reservations expire
+/// <paramref name="ReservationSeconds"/> after the holder was last heard from.
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetBatch")]
+public sealed record BudgetBatch(
+    [property: Id(0)] string Holder,
+    [property: Id(1)] int ReservationSeconds,
+    [property: Id(2)] IReadOnlyList<SettleOperation> Settles,
+    [property: Id(3)] IReadOnlyList<ReserveOperation> Reserves);
+
+/// <summary>One metric's state for response headers: its tightest limit, what is left of it and when its window resets.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetHeadroom")]
+public sealed record BudgetHeadroom(
+    [property: Id(0)] BudgetMetric Metric,
+    [property: Id(1)] decimal Limit,
+    [property: Id(2)] decimal Remaining,
+    [property: Id(3)] double ResetSeconds);
+
+/// <summary>A reservation's answer: granted, or refused with the reason and when to retry.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.ReserveResult")]
+public sealed record ReserveResult(
+    [property: Id(0)] string ReservationId,
+    [property: Id(1)] bool Granted,
+    [property: Id(2)] string? Reason,
+    [property: Id(3)] double RetryAfterSeconds,
+    [property: Id(4)] IReadOnlyList<BudgetHeadroom> Headroom,
+    [property: Id(5)] bool NeverFits = false,
+    [property: Id(6)] BudgetMetric? RefusedMetric = null);
+
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetBatchResult")]
+public sealed record BudgetBatchResult(
+    [property: Id(0)] IReadOnlyList<ReserveResult> Reserves,
+    [property: Id(1)] long IndexVersion);
+
+/// <summary>One limit's current window.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.LimitStatus")]
+public sealed record LimitStatus(
+    [property: Id(0)] BudgetLimit Limit,
+    [property: Id(1)] DateTimeOffset WindowStart,
+    [property: Id(2)] DateTimeOffset WindowEnd,
+    [property: Id(3)] decimal Allowance,
+    [property: Id(4)] decimal Used,
+    [property: Id(5)] decimal Reserved,
+    [property: Id(6)] decimal Remaining);
+
+/// <summary>A scope's policy, its windows now, and what is in flight.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetStatus")]
+public sealed record BudgetStatus(
+    [property: Id(0)] BudgetScope Scope,
+    [property: Id(1)] string Id,
+    [property: Id(2)] BudgetPolicy? Policy,
+    [property: Id(3)] IReadOnlyList<LimitStatus> Windows,
+    [property: Id(4)] int OutstandingReservations,
+    [property: Id(5)] BudgetAmount Reserved,
+    [property: Id(6)] decimal SettledUsd,
+    [property: Id(7)] long SettledRequests,
+    [property: Id(8)] long ExpiredReservations);
+
+/// <summary>Spend of one hour on one combination of key, deployment, model and user (kept by the tenant's budget grain).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.SpendRollup")]
+public sealed record SpendRollup(
+    [property: Id(0)] DateTimeOffset Hour,
+    [property: Id(1)] SpendDimensions Dimensions,
+    [property: Id(2)] decimal Usd,
+    [property: Id(3)] long Tokens,
+    [property: Id(4)] long Requests);
+
+/// <summary>Which scopes of a tenant have limits, and the limits every end user gets; versioned so silos can tell when theirs is stale.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.BudgetIndex")]
+public sealed record BudgetIndex(
+    [property: Id(0)] long Version,
+    [property: Id(1)] IReadOnlyList<string> Keys,
+    [property: Id(2)] IReadOnlyList<string> Deployments,
+    [property: Id(3)] IReadOnlyList<string> Users,
+    [property: Id(4)] BudgetPolicy? DefaultUserPolicy,
+    [property: Id(5)] bool TenantHasPolicy);

@@ -1,0 +1,485 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Platform.Hosting;
+using Platform.Notifications;
+using Platform.Segments;
+using Platform.Tenants;
+
+namespace Platform.Budgets;
+
+[GenerateSerializer]
+[Alias("Platform.Budgets.BudgetGrainState")]
+public sealed class BudgetGrainState
+{
+    [Id(0)]
+    public BudgetLedgerState Ledger { get; set; } = new();
+
+    [Id(1)]
+    public List<AuditRecord> PendingAudit { get; set; } = [];
+
+    /// <summary>Tenant scope: the index of scopes with limits.</summary>
+    [Id(2)]
+    public long IndexVersion { get; set; }
+
+    [Id(3)]
+    public List<string> IndexedKeys { get; set; } = [];
+
+    [Id(4)]
+    public List<string> IndexedDeployments { get; set; } = [];
+
+    [Id(5)]
+    public List<string> IndexedUsers { get; set; } = [];
+
+    [Id(6)]
+    public BudgetPolicy? DefaultUserPolicy { get; set; }
+
+    /// <summary>Tenant scope: the current hour's spend rollups, by dimensions.</summary>
+    [Id(7)]
+    public DateTimeOffset RollupHour { get; set; }
+
+    [Id(8)]
+    public Dictionary<string, SpendRollup> CurrentRollups { get; set; } = [];
+
+    /// <summary>Tenant scope: closed hours' rollups not yet sealed in a segment (oldest first), and how many segments are sealed.</summary>
+    [Id(9)]
+    public List<SpendRollup> RollupHead { get; set; } = [];
+
+    [Id(10)]
+    public int RollupSegments { get; set; }
+
+    /// <summary>End-user scope: the tenant's default user policy as last sent with a reservation (what expiries are counted against).</summary>
+    [Id(11)]
+    public BudgetPolicy? DefaultPolicy { get; set; }
+}
+
+/// <summary>
+/// The single writer of one budget scope (see <see cref="IBudgetGrain"/>). Each batch is decided in one turn and
+/// written once before it is answered, so a granted reservation survives this grain's silo dying. Reservations of a
+/// holder (silo) not heard from for their reservation time are charged at their worst case and dropped, by a timer
+/// while any are in flight; after a restart every holder gets a full reservation time again to renew.
+/// </summary>
+public sealed partial class BudgetGrain(
+    [PersistentState("budget", PlatformStorage.Default)] IPersistentState<BudgetGrainState> state,
+    TimeProvider time,
+    ILogger<BudgetGrain> logger) : Grain, IBudgetGrain
+{
+    /// <summary>Distinct (key, deployment, model, user) combinations kept per hour; beyond it, users are summed as <see cref="OtherUsers"/>.</summary>
+    public const int MaxRollupsPerHour = 2000;
+
+    public const string OtherUsers = "(other users)";
+
+    /// <summary>End users with limits of their own, per tenant (the rest share the default user policy).</summary>
+    public const int MaxIndexedUsers = 10_000;
+
+    private BudgetLedger _ledger = null!;
+    private AuditOutbox? _audit;
+    private IGrainTimer? _expiry;
+    private (string TenantId, BudgetScope Scope, string Id) _key;
+
+    private AuditOutbox Audit => _audit ??= new AuditOutbox(
+        this, GrainFactory, () => _key.TenantId, () => state.State.PendingAudit, () => state.WriteStateAsync(), time, logger);
+
+    private bool IsTenantScope => _key.Scope == BudgetScope.Tenant;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = BudgetKeys.Parse(this.GetPrimaryKeyString());
+        _ledger = new BudgetLedger(state.State.Ledger);
+
+        // A holder cannot have renewed while this grain was not active: each gets a full reservation time from now.
+        var now = time.GetUtcNow();
+        foreach (var holder in state.State.Ledger.Holders.Keys.ToList())
+        {
+            state.State.Ledger.Holders[holder] = now;
+        }
+
+        ScheduleExpiry();
+        Audit.ResumeIfPending();
+        return Task.CompletedTask;
+    }
+
+    public async Task<BudgetBatchResult> ApplyAsync(BudgetBatch batch)
+    {
+        var now = time.GetUtcNow();
+        _ledger.Heard(batch.Holder, now);
+        var fallback = DefaultFor(batch);
+        var alerts = new List<BudgetAlert>();
+        var changed = Expire(now, fallback, alerts);
+
+        foreach (var settle in batch.Settles)
+        {
+            var (charged, crossed) = _ledger.Settle(settle, fallback, now);
+            alerts.AddRange(crossed);
+            if (charged is { } usage)
+            {
+                Rollup(settle.Dimensions, usage, now);
+            }
+
+            changed = true;
+        }
+
+        var results = new List<ReserveResult>(batch.Reserves.Count);
+        var seconds = Math.Clamp(batch.ReservationSeconds, 1, 3600);
+        foreach (var reserve in batch.Reserves)
+        {
+            var result = _ledger.Reserve(reserve, batch.Holder, seconds, now);
+            changed |= result.Granted;
+            results.Add(result);
+        }
+
+        if (changed)
+        {
+            await SealRollupsAsync(now);
+            RecordAlerts(alerts);
+            await WriteAsync();
+            ScheduleExpiry();
+        }
+
+        return new BudgetBatchResult(results, state.State.IndexVersion);
+    }
+
+    public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(Status(time.GetUtcNow()));
+
+    public async Task<BudgetStatus> SetPolicyAsync(BudgetPolicy? policy, Actor actor)
+    {
+        if (policy is not null && BudgetWindows.Validate(policy) is { } error)
+        {
+            throw new PlatformException(ErrorKind.Invalid, error.Message, error.Field);
+        }
+
+        var before = state.State.Ledger.Policy;
+        var record = Audit.Add(actor, policy is null ? "budget.remove" : "budget.set", Target, Json(before), Json(policy));
+        _ledger.SetPolicy(policy);
+        if (IsTenantScope && (before is null) != (policy is null))
+        {
+            state.State.IndexVersion++;
+        }
+
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            Audit.Remove(record);
+            throw;
+        }
+
+        _ = Audit.DeliverAsync();
+        return Status(time.GetUtcNow());
+    }
+
+    public async Task<BudgetStatus> ResetAsync(Actor actor)
+    {
+        var now = time.GetUtcNow();
+        var before = Status(now);
+        var record = Audit.Add(actor, "budget.reset", Target, JsonSerializer.Serialize(before.Windows.Select(w => new { w.Limit.CounterKey, w.Used })), null);
+        _ledger.Reset();
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            Audit.Remove(record);
+            throw;
+        }
+
+        _ = Audit.DeliverAsync();
+        return Status(now);
+    }
+
+    public Task<BudgetIndex> GetIndexAsync() => Task.FromResult(Index());
+
+    public async Task<BudgetIndex> SetIndexedAsync(BudgetScope scope, string id, bool limited)
+    {
+        RequireTenantScope();
+        var list = scope switch
+        {
+            BudgetScope.Key => state.State.IndexedKeys,
+            BudgetScope.Deployment => state.State.IndexedDeployments,
+            BudgetScope.User => state.State.IndexedUsers,
+            _ => null,
+        };
+        if (list is null)
+        {
+            return Index();
+        }
+
+        var present = list.Contains(id);
+        if (present == limited)
+        {
+            return Index();
+        }
+
+        if (limited && scope == BudgetScope.User && list.Count >= MaxIndexedUsers)
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"A tenant can give at most {MaxIndexedUsers} end users limits of their own; use the default user limits.", "scope");
+        }
+
+        if (limited)
+        {
+            list.Add(id);
+        }
+        else
+        {
+            list.Remove(id);
+        }
+
+        state.State.IndexVersion++;
+        await WriteAsync();
+        return Index();
+    }
+
+    public async Task<BudgetIndex> SetDefaultUserPolicyAsync(BudgetPolicy? policy, Actor actor)
+    {
+        RequireTenantScope();
+        if (policy is not null && BudgetWindows.Validate(policy) is { } error)
+        {
+            throw new PlatformException(ErrorKind.Invalid, error.Message, error.Field);
+        }
+
+        var record = Audit.Add(actor, policy is null ? "budget.default_user.remove" : "budget.default_user.set", $"budget/{_key.TenantId}/user/*",
+            Json(state.State.DefaultUserPolicy), Json(policy));
+        var before = (state.State.DefaultUserPolicy, state.State.IndexVersion);
+        state.State.DefaultUserPolicy = policy;
+        state.State.IndexVersion++;
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            Audit.Remove(record);
+            (state.State.DefaultUserPolicy, state.State.IndexVersion) = before;
+            throw;
+        }
+
+        _ = Audit.DeliverAsync();
+        return Index();
+    }
+
+    public async Task<IReadOnlyList<SpendRollup>> GetRollupsAsync(DateTimeOffset from, DateTimeOffset to)
+    {
+        RequireTenantScope();
+        var s = state.State;
+        var result = new List<SpendRollup>();
+        var key = RollupKey;
+        for (var segment = await FirstSegmentEndingAtOrAfterAsync(from); segment <= s.RollupSegments; segment++)
+        {
+            var block = await SegmentedList.BlockAsync(GrainFactory, key, s.RollupSegments, s.RollupHead, segment);
+            result.AddRange(block.Where(r => r.Hour >= from && r.Hour < to));
+            if (block.Count > 0 && block[^1].Hour >= to)
+            {
+                return result;
+            }
+        }
+
+        result.AddRange(s.CurrentRollups.Values.Where(r => r.Hour >= from && r.Hour < to));
+        return result;
+    }
+
+    private string RollupKey => "budget-rollups/" + _key.TenantId;
+
+    private string Target => $"budget/{_key.TenantId}/{BudgetKeys.Name(_key.Scope)}/{_key.Id}";
+
+    private async Task<int> FirstSegmentEndingAtOrAfterAsync(DateTimeOffset from)
+    {
+        int low = 0, high = state.State.RollupSegments;
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            var block = await SegmentedList.Segment<SpendRollup>(GrainFactory, RollupKey, middle).GetAsync();
+            if (block.Count > 0 && block[^1].Hour < from)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>An end user's default policy: the one the latest reservation carried (the tenant's, as the silo last read it).</summary>
+    private BudgetPolicy? DefaultFor(BudgetBatch batch)
+    {
+        if (_key.Scope != BudgetScope.User)
+        {
+            return null;
+        }
+
+        if (batch.Reserves.Count > 0)
+        {
+            state.State.DefaultPolicy = batch.Reserves[^1].DefaultPolicy;
+        }
+
+        return state.State.DefaultPolicy;
+    }
+
+    private bool Expire(DateTimeOffset now, BudgetPolicy? fallback, List<BudgetAlert> alerts)
+    {
+        var expired = _ledger.Expire(fallback, now);
+        foreach (var (reservation, crossed) in expired)
+        {
+            alerts.AddRange(crossed);
+            Rollup(reservation.Dimensions, reservation.WorstCase, now);
+            LogExpired(logger, Target, reservation.Holder, reservation.WorstCase.Usd);
+        }
+
+        return expired.Count > 0;
+    }
+
+    private void Rollup(SpendDimensions dimensions, BudgetAmount usage, DateTimeOffset now)
+    {
+        if (!IsTenantScope)
+        {
+            return;
+        }
+
+        var s = state.State;
+        var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
+        if (hour != s.RollupHour)
+        {
+            s.RollupHead.AddRange(s.CurrentRollups.Values.OrderBy(r => r.Dimensions.KeyId, StringComparer.Ordinal));
+            s.CurrentRollups.Clear();
+            s.RollupHour = hour;
+        }
+
+        var key = $"{dimensions.KeyId}\n{dimensions.Deployment}\n{dimensions.Model}\n{dimensions.User}";
+        if (!s.CurrentRollups.ContainsKey(key) && s.CurrentRollups.Count >= MaxRollupsPerHour)
+        {
+            dimensions = dimensions with { User = OtherUsers };
+            key = $"{dimensions.KeyId}\n{dimensions.Deployment}\n{dimensions.Model}\n{dimensions.User}";
+        }
+
+        s.CurrentRollups[key] = s.CurrentRollups.TryGetValue(key, out var r)
+            ? r with { Usd = r.Usd + usage.Usd, Tokens = r.Tokens + usage.Tokens, Requests = r.Requests + usage.Requests }
+            : new SpendRollup(hour, dimensions, usage.Usd, usage.Tokens, usage.Requests);
+    }
+
+    /// <summary>Moves full blocks of closed hours into segments, so this grain's record stays bounded.</summary>
+    private async Task SealRollupsAsync(DateTimeOffset now)
+    {
+        var s = state.State;
+        while (await SegmentedList.SealIfFullAsync(GrainFactory, RollupKey, s.RollupSegments, s.RollupHead))
+        {
+            s.RollupHead.RemoveRange(0, SegmentedList.SegmentSize);
+            s.RollupSegments++;
+        }
+    }
+
+    private void RecordAlerts(List<BudgetAlert> alerts)
+    {
+        if (alerts.Count == 0)
+        {
+            return;
+        }
+
+        var notifications = GrainFactory.GetGrain<INotificationGrain>(_key.TenantId);
+        foreach (var alert in alerts)
+        {
+            var reason = $"{BudgetKeys.Name(_key.Scope)} '{_key.Id}' reached {alert.Threshold}% of its {Describe(alert.Limit)} limit "
+                + $"({alert.Used.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} of "
+                + $"{alert.Allowance.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)}).";
+            if (Audit.TryAdd(Actor.System("budget"), "budget.threshold", Target, null, reason))
+            {
+                _ = notifications.NotifyAsync(new Notification(NotificationEvents.BudgetThreshold, _key.TenantId, Target, alert.WindowStart, reason, null, null, alert.Threshold, Guid.NewGuid().ToString("N")));
+            }
+        }
+    }
+
+    private static string Describe(BudgetLimit limit) =>
+        $"{limit.Metric.ToString().ToLowerInvariant()} per {(limit.Window == BudgetWindow.Custom ? $"{limit.WindowSeconds} s" : limit.Window.ToString().ToLowerInvariant())}{(limit.Rolling ? " (rolling)" : "")}";
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Back to what is stored: a retried settlement must not find its reservation already gone from memory only.
+            await state.ReadStateAsync();
+            _ledger = new BudgetLedger(state.State.Ledger);
+            throw;
+        }
+
+        if (state.State.PendingAudit.Count > 0)
+        {
+            _ = Audit.DeliverAsync();
+        }
+    }
+
+    private void ScheduleExpiry()
+    {
+        _expiry?.Dispose();
+        _expiry = null;
+        if (_ledger.NextExpiry() is not { } at)
+        {
+            return;
+        }
+
+        var due = at - time.GetUtcNow();
+        _expiry = this.RegisterGrainTimer(
+            static async (grain, _) => await grain.ExpireNowAsync(),
+            this,
+            new GrainTimerCreationOptions { DueTime = due < TimeSpan.Zero ? TimeSpan.Zero : due + TimeSpan.FromMilliseconds(50), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+    }
+
+    private async Task ExpireNowAsync()
+    {
+        var alerts = new List<BudgetAlert>();
+        var now = time.GetUtcNow();
+        if (Expire(now, _key.Scope == BudgetScope.User ? state.State.DefaultPolicy : null, alerts))
+        {
+            await SealRollupsAsync(now);
+            RecordAlerts(alerts);
+            try
+            {
+                await WriteAsync();
+            }
+            catch (Exception ex)
+            {
+                LogWriteFailed(logger, Target, ex);
+            }
+        }
+
+        ScheduleExpiry();
+    }
+
+    private BudgetStatus Status(DateTimeOffset now)
+    {
+        var l = state.State.Ledger;
+        var policy = BudgetLedger.Effective(l, _key.Scope == BudgetScope.User ? state.State.DefaultPolicy : null);
+        return new BudgetStatus(_key.Scope, _key.Id, l.Policy, _ledger.Windows(policy, now), l.Reservations.Count, _ledger.Reserved,
+            l.SettledUsd, l.SettledRequests, l.ExpiredCount);
+    }
+
+    private BudgetIndex Index() => new(
+        state.State.IndexVersion,
+        state.State.IndexedKeys,
+        state.State.IndexedDeployments,
+        state.State.IndexedUsers,
+        state.State.DefaultUserPolicy,
+        state.State.Ledger.Policy is not null);
+
+    private void RequireTenantScope()
+    {
+        if (!IsTenantScope)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "Only a tenant's budget keeps the index and the spend rollups.", "scope");
+        }
+    }
+
+    private static string? Json(BudgetPolicy? policy) => policy is null ? null : JsonSerializer.Serialize(policy);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: a reservation of holder {Holder} expired unsettled and was charged its worst case (${Usd})")]
+    private static partial void LogExpired(ILogger logger, string budget, string holder, decimal usd);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: state not written after expiring reservations")]
+    private static partial void LogWriteFailed(ILogger logger, string budget, Exception exception);
+}

@@ -1,0 +1,307 @@
+using System.Globalization;
+using Platform.Budgets;
+using Platform.Providers.Catalog;
+using Platform.Providers.Tokens;
+using Platform.Silo.Auth;
+using Platform.Silo.Hosting;
+
+namespace Platform.Silo.Gateway;
+
+/// <summary>
+/// The budget index of each tenant (which scopes have limits), cached per silo. A change made through any silo is seen
+/// here within <see cref="MaxStaleness"/>, sooner when a budget grain answers with a newer version than the one cached.
+/// </summary>
+public sealed class BudgetIndexCache
+{
+    public static readonly TimeSpan MaxStaleness = TimeSpan.FromSeconds(1);
+
+    private readonly IGrainFactory _grains;
+    private readonly RefreshingCache<string, BudgetIndex> _cache;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _versions = new(StringComparer.Ordinal);
+
+    public BudgetIndexCache(IGrainFactory grains, BudgetAgent agent, TimeProvider time)
+    {
+        _grains = grains;
+        _cache = new RefreshingCache<string, BudgetIndex>(time, TimeSpan.FromMilliseconds(400), MaxStaleness, capacity: 100_000);
+        agent.IndexVersionSeen += (tenant, version) =>
+        {
+            if (_versions.TryGetValue(tenant, out var cached) && cached < version)
+            {
+                _cache.Invalidate(tenant);
+            }
+        };
+    }
+
+    public ValueTask<BudgetIndex> GetAsync(string tenantId) => _cache.GetAsync(tenantId, FetchAsync);
+
+    public void Invalidate(string tenantId) => _cache.Invalidate(tenantId);
+
+    private async Task<BudgetIndex> FetchAsync(string tenantId)
+    {
+        var index = await _grains.GetGrain<IBudgetGrain>(BudgetKeys.Tenant(tenantId)).GetIndexAsync();
+        _versions[tenantId] = index.Version;
+        return index;
+    }
+}
+
+/// <summary>A budget refusal: the 429 (or, when the request can never fit, 400) and the headroom for the response headers.</summary>
+public sealed record BudgetRefusal(PlatformException Error, IReadOnlyList<BudgetHeadroom> Headroom, BudgetScope Scope);
+
+/// <summary>
+/// A request admitted by its budgets: what it reserved on which scopes. Exactly one of <see cref="Settle"/> or
+/// <see cref="Release"/> must follow (the pipeline does it in a finally), or the reservation expires with its holder.
+/// </summary>
+public sealed class Admission
+{
+    private readonly BudgetAgent _agent;
+    private readonly IReadOnlyList<string> _scopes;
+    private readonly string _tenantKey;
+    private readonly string _id;
+    private readonly SpendDimensions _dimensions;
+    private int _closed;
+
+    internal Admission(BudgetAgent agent, string tenantKey, IReadOnlyList<string> scopes, string id, SpendDimensions dimensions, BudgetAmount worstCase,
+        IReadOnlyList<BudgetHeadroom> headroom, long maxOutputTokens, long inputTokens)
+    {
+        _agent = agent;
+        _tenantKey = tenantKey;
+        _scopes = scopes;
+        _id = id;
+        _dimensions = dimensions;
+        WorstCase = worstCase;
+        Headroom = headroom;
+        MaxOutputTokens = maxOutputTokens;
+        InputTokens = inputTokens;
+    }
+
+    /// <summary>True once settled or released.</summary>
+    public bool Closed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>True when some scope limits the request (its worst case is reserved and streams are metered against it).</summary>
+    public bool Limited => _scopes.Count > 0;
+
+    public BudgetAmount WorstCase { get; }
+
+    /// <summary>Per metric, the tightest limit over the scopes reserved on, as it stood when the request was admitted.</summary>
+    public IReadOnlyList<BudgetHeadroom> Headroom { get; }
+
+    /// <summary>The output tokens reserved for.</summary>
+    public long MaxOutputTokens { get; }
+
+    public long InputTokens { get; }
+
+    /// <summary>Charges the request's real usage on every scope (and the tenant's spend rollups), releasing the rest of the reservation.</summary>
+    public void Settle(UsageCost usage, string servedRoute)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        var amount = new BudgetAmount(usage.CostUsd, usage.TotalTokens, 1);
+        var settle = new SettleOperation(_id, amount, _dimensions with { Model = servedRoute });
+        foreach (var scope in _scopes)
+        {
+            _agent.Settle(scope, settle);
+        }
+
+        if (!_scopes.Contains(_tenantKey))
+        {
+            // The tenant's budget keeps the spend report's rollups, limited or not.
+            _agent.Settle(_tenantKey, settle);
+        }
+    }
+
+    /// <summary>Releases the reservation unspent: nothing was sent upstream (or nothing it did costs anything).</summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        var release = new SettleOperation(_id, null, _dimensions);
+        foreach (var scope in _scopes)
+        {
+            _agent.Settle(scope, release);
+        }
+    }
+}
+
+/// <summary>
+/// The admit stage: which budget scopes apply to a request (tenant, key, deployment, end user), its worst case (input
+/// tokens counted plus the most output it may produce, at the dearest route it may be served by), and the reservation
+/// on every scope at once. Any refusal releases what the others granted.
+/// </summary>
+public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes, Microsoft.Extensions.Options.IOptions<PlatformOptions> options)
+{
+    public async ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
+        Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user)
+    {
+        var index = await indexes.GetAsync(caller.TenantId);
+        var tenantKey = BudgetKeys.Tenant(caller.TenantId);
+        var deployment = plan.Deployment?.Deployment.Name;
+        var dimensions = new SpendDimensions(caller.KeyId, deployment, route.Name, user);
+        var scopes = Scopes(caller, index, tenantKey, deployment, user, out var userDefault);
+        var id = Guid.NewGuid().ToString("N");
+
+        var input = TokenCounter.CountPrompt(plan.Request.Messages);
+        if (scopes.Count == 0)
+        {
+            return (new Admission(agent, tenantKey, [], id, dimensions, default, [], 0, input), null);
+        }
+
+        var options = plan.Request.Options;
+        var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
+        if (options.MaxOutputTokens is null)
+        {
+            // What was reserved is what the provider may produce: it cannot cost more than the worst case.
+            options.MaxOutputTokens = (int)maxOutput;
+        }
+
+        // Priced at the dearest route of the fallback chain: a fallback may serve it.
+        var price = route.Price.Cost(input, 0, maxOutput);
+        foreach (var candidate in chain)
+        {
+            price = Math.Max(price, candidate.Price.Cost(input, 0, maxOutput));
+        }
+
+        var worst = new BudgetAmount(price, input + maxOutput, 1);
+        var reserve = new ReserveOperation(id, worst, dimensions);
+        var results = await Task.WhenAll(scopes.Select(s => agent.ReserveAsync(
+            s.Key, s.Scope == BudgetScope.User && userDefault is not null ? reserve with { DefaultPolicy = userDefault } : reserve)));
+
+        var refusedAt = Array.FindIndex(results, r => !r.Granted);
+        if (refusedAt < 0)
+        {
+            return (new Admission(agent, tenantKey, [.. scopes.Select(s => s.Key)], id, dimensions, worst, Merge(results), maxOutput, input), null);
+        }
+
+        var release = new SettleOperation(id, null, dimensions);
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].Granted)
+            {
+                agent.Settle(scopes[i].Key, release);
+            }
+        }
+
+        var refused = results[refusedAt];
+        var scope = scopes[refusedAt].Scope;
+        var who = scope switch
+        {
+            BudgetScope.Tenant => "The tenant's",
+            BudgetScope.Key => "This API key's",
+            BudgetScope.Deployment => $"Deployment '{deployment}''s",
+            _ => "This end user's",
+        };
+        var message = $"{who} budget refuses this request: {refused.Reason}";
+        var error = refused.NeverFits
+            ? new PlatformException(ErrorKind.Invalid, message, "max_tokens", ErrorCodes.RequestExceedsBudget)
+            : new PlatformException(ErrorKind.RateLimited, message, null, refused.RefusedMetric switch
+            {
+                BudgetMetric.Requests => ErrorCodes.RequestsLimitExceeded,
+                BudgetMetric.Tokens => ErrorCodes.TokensLimitExceeded,
+                _ => ErrorCodes.BudgetExceeded,
+            })
+            {
+                RetryAfterSeconds = (int)Math.Ceiling(Math.Min(refused.RetryAfterSeconds, int.MaxValue)),
+            };
+        return (null, new BudgetRefusal(error, Merge(results), scope));
+    }
+
+    private long DefaultMaxOutput(ResolvedRoute route, long input)
+    {
+        long max = options.Value.Budgets.DefaultMaxOutputTokens;
+        if (route.Price.ContextWindow is { } window && window - input > 0)
+        {
+            max = Math.Min(max, window - input);
+        }
+
+        return Math.Max(1, max);
+    }
+
+    private static List<(string Key, BudgetScope Scope)> Scopes(
+        Caller caller, BudgetIndex index, string tenantKey, string? deployment, string? user, out BudgetPolicy? userDefault)
+    {
+        userDefault = null;
+        var scopes = new List<(string, BudgetScope)>(4);
+        if (index.TenantHasPolicy)
+        {
+            scopes.Add((tenantKey, BudgetScope.Tenant));
+        }
+
+        if (index.Keys.Count > 0 && index.Keys.Contains(caller.KeyId))
+        {
+            scopes.Add((BudgetKeys.Of(caller.TenantId, BudgetScope.Key, caller.KeyId), BudgetScope.Key));
+        }
+
+        if (deployment is not null && index.Deployments.Count > 0 && index.Deployments.Contains(deployment))
+        {
+            scopes.Add((BudgetKeys.Of(caller.TenantId, BudgetScope.Deployment, deployment), BudgetScope.Deployment));
+        }
+
+        if (user is not null && (index.DefaultUserPolicy is not null || (index.Users.Count > 0 && index.Users.Contains(user))))
+        {
+            userDefault = index.DefaultUserPolicy;
+            scopes.Add((BudgetKeys.Of(caller.TenantId, BudgetScope.User, user), BudgetScope.User));
+        }
+
+        return scopes;
+    }
+
+    /// <summary>Per metric, the least remaining over the scopes.</summary>
+    private static List<BudgetHeadroom> Merge(IEnumerable<ReserveResult> results)
+    {
+        var merged = new List<BudgetHeadroom>(3);
+        foreach (var headroom in results.SelectMany(r => r.Headroom))
+        {
+            var at = merged.FindIndex(h => h.Metric == headroom.Metric);
+            if (at < 0)
+            {
+                merged.Add(headroom);
+            }
+            else if (headroom.Remaining < merged[at].Remaining)
+            {
+                merged[at] = headroom;
+            }
+        }
+
+        return merged;
+    }
+}
+
+/// <summary>The budget headers: OpenAI's <c>x-ratelimit-*</c> for requests and tokens, and <c>x-platform-budget-*</c> for spend.</summary>
+public static class BudgetHeaders
+{
+    public static void Write(IHeaderDictionary headers, IReadOnlyList<BudgetHeadroom> headroom)
+    {
+        foreach (var h in headroom)
+        {
+            var remaining = h.Remaining;
+            var (limit, left, reset) = h.Metric switch
+            {
+                BudgetMetric.Requests => ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"),
+                BudgetMetric.Tokens => ("x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
+                _ => ("x-platform-budget-limit-usd", "x-platform-budget-remaining-usd", "x-platform-budget-reset"),
+            };
+            var invariant = CultureInfo.InvariantCulture;
+            headers[limit] = h.Metric == BudgetMetric.Usd ? h.Limit.ToString("0.######", invariant) : h.Limit.ToString("0", invariant);
+            headers[left] = h.Metric == BudgetMetric.Usd ? remaining.ToString("0.######", invariant) : remaining.ToString("0", invariant);
+            headers[reset] = Duration(h.ResetSeconds);
+        }
+    }
+
+    /// <summary>OpenAI's duration format: <c>1s</c>, <c>6m0s</c>, <c>1h2m3s</c>, <c>250ms</c>.</summary>
+    public static string Duration(double seconds)
+    {
+        if (seconds < 1)
+        {
+            return $"{Math.Max(0, (int)Math.Round(seconds * 1000))}ms";
+        }
+
+        var span = TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.MaxValue.TotalSeconds / 2));
+        var hours = (long)span.TotalHours;
+        return hours > 0 ? $"{hours}h{span.Minutes}m{span.Seconds}s" : span.Minutes > 0 ? $"{span.Minutes}m{span.Seconds}s" : $"{span.Seconds}s";
+    }
+}

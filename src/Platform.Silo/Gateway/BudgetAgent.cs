@@ -1,0 +1,211 @@
+using Platform.Budgets;
+
+namespace Platform.Silo.Gateway;
+
+/// <summary>
+/// This silo's link to the budget grains: a group commit per grain. A reservation or settlement is queued; when no call
+/// to that grain is in flight it goes at once, otherwise it joins the batch sent when the call in flight returns. At low
+/// load that is one call per request and no added wait; at high load one grain turn serves every request that queued
+/// meanwhile, so a tenant is not limited by one grain's turn rate, and every reservation is still decided by the grain
+/// (exact, unlike leased slices; see the README). Settlements that fail are retried in order until they land; while
+/// this silo holds reservations on a grain it renews them every third of their lifetime.
+/// </summary>
+public sealed partial class BudgetAgent : IAsyncDisposable
+{
+    /// <summary>Operations sent in one call at most.</summary>
+    public const int MaxBatch = 512;
+
+    /// <summary>How long a failed settlement is retried before it is given up (its reservation has expired and been charged by then).</summary>
+    private static readonly TimeSpan SettleRetryLimit = TimeSpan.FromMinutes(15);
+
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _time;
+    private readonly ILogger<BudgetAgent> _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
+    private readonly ITimer _renewals;
+
+    public BudgetAgent(IGrainFactory grains, Microsoft.Extensions.Options.IOptions<Hosting.PlatformOptions> options, TimeProvider time, ILogger<BudgetAgent> logger)
+    {
+        _grains = grains;
+        _time = time;
+        _logger = logger;
+        ReservationSeconds = options.Value.Budgets.ReservationSeconds;
+        var period = TimeSpan.FromSeconds(ReservationSeconds / 3.0);
+        _renewals = time.CreateTimer(static s => ((BudgetAgent)s!).Renew(), this, period, period);
+    }
+
+    /// <summary>Who holds this silo's reservations: unique per process, so a restarted silo is a new holder.</summary>
+    public string Holder { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    public int ReservationSeconds { get; }
+
+    /// <summary>Raised with a tenant and the index version its budget grain answered with (so a stale index is noticed).</summary>
+    public event Action<string, long>? IndexVersionSeen;
+
+    /// <summary>Reservations this silo holds that are not settled yet, over every grain (for tests and metrics).</summary>
+    public long Outstanding => _lanes.Values.Sum(l => Volatile.Read(ref l.Outstanding));
+
+    public Task<ReserveResult> ReserveAsync(string grainKey, ReserveOperation operation)
+    {
+        var pending = new TaskCompletionSource<ReserveResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(grainKey, lane => lane.Reserves.Add((operation, pending)));
+        return pending.Task;
+    }
+
+    /// <summary>Queues a settlement (or, with no usage, a release). Never throws; it is retried until it lands.</summary>
+    public void Settle(string grainKey, SettleOperation operation) =>
+        Enqueue(grainKey, lane => lane.Settles.Add((operation, _time.GetUtcNow())));
+
+    private void Enqueue(string grainKey, Action<Lane> add)
+    {
+        while (true)
+        {
+            var lane = _lanes.GetOrAdd(grainKey, static key => new Lane(key));
+            lock (lane)
+            {
+                if (lane.Retired)
+                {
+                    continue;
+                }
+
+                add(lane);
+                lane.LastUsed = _time.GetTimestamp();
+                if (lane.Running)
+                {
+                    return;
+                }
+
+                lane.Running = true;
+            }
+
+            _ = RunAsync(lane);
+            return;
+        }
+    }
+
+    private async Task RunAsync(Lane lane)
+    {
+        var failures = 0;
+        while (true)
+        {
+            List<(SettleOperation Operation, DateTimeOffset At)> settles;
+            List<(ReserveOperation Operation, TaskCompletionSource<ReserveResult> Pending)> reserves;
+            bool renew;
+            lock (lane)
+            {
+                if (lane.Settles.Count == 0 && lane.Reserves.Count == 0 && !lane.RenewRequested)
+                {
+                    lane.Running = false;
+                    return;
+                }
+
+                settles = Take(lane.Settles, MaxBatch);
+                reserves = Take(lane.Reserves, MaxBatch - settles.Count);
+                renew = lane.RenewRequested;
+                lane.RenewRequested = false;
+            }
+
+            var (tenantId, _, _) = BudgetKeys.Parse(lane.Key);
+            try
+            {
+                var batch = new BudgetBatch(Holder, ReservationSeconds, [.. settles.Select(s => s.Operation)], [.. reserves.Select(r => r.Operation)]);
+                var result = await _grains.GetGrain<IBudgetGrain>(lane.Key).ApplyAsync(batch).ConfigureAwait(false);
+                var granted = result.Reserves.Count(r => r.Granted);
+                Interlocked.Add(ref lane.Outstanding, granted - settles.Count);
+                for (var i = 0; i < reserves.Count; i++)
+                {
+                    reserves[i].Pending.TrySetResult(result.Reserves[i]);
+                }
+
+                failures = 0;
+                IndexVersionSeen?.Invoke(tenantId, result.IndexVersion);
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                LogBatchFailed(_logger, lane.Key, settles.Count, reserves.Count, ex.GetType().Name);
+                foreach (var (_, pending) in reserves)
+                {
+                    pending.TrySetException(new PlatformException(
+                        ErrorKind.Unavailable, "The budget for this request could not be checked; nothing was sent to the model. Retry in a moment.", null, ErrorCodes.BudgetUnavailable)
+                    {
+                        RetryAfterSeconds = 1,
+                    });
+                }
+
+                var now = _time.GetUtcNow();
+                var kept = settles.Where(s => now - s.At < SettleRetryLimit).ToList();
+                if (kept.Count < settles.Count)
+                {
+                    LogSettlementsDropped(_logger, lane.Key, settles.Count - kept.Count);
+                    Interlocked.Add(ref lane.Outstanding, kept.Count - settles.Count);
+                }
+
+                lock (lane)
+                {
+                    lane.Settles.InsertRange(0, kept);
+                    lane.RenewRequested |= renew;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 50 * (1 << Math.Min(failures, 7)))), _time).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static List<T> Take<T>(List<T> queue, int max)
+    {
+        var count = Math.Min(queue.Count, Math.Max(0, max));
+        var taken = queue.GetRange(0, count);
+        queue.RemoveRange(0, count);
+        return taken;
+    }
+
+    /// <summary>Renews this silo's reservations on every grain where it holds some; forgets lanes idle for a minute.</summary>
+    private void Renew()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (key, lane) in _lanes)
+        {
+            var start = false;
+            lock (lane)
+            {
+                if (Volatile.Read(ref lane.Outstanding) > 0)
+                {
+                    lane.RenewRequested = true;
+                    start = !lane.Running;
+                    lane.Running = true;
+                }
+                else if (!lane.Running && lane.Settles.Count == 0 && lane.Reserves.Count == 0 && _time.GetElapsedTime(lane.LastUsed, now) > TimeSpan.FromMinutes(1))
+                {
+                    lane.Retired = true;
+                    _lanes.TryRemove(key, out _);
+                }
+            }
+
+            if (start)
+            {
+                _ = RunAsync(lane);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => _renewals.DisposeAsync();
+
+    private sealed class Lane(string key)
+    {
+        public readonly string Key = key;
+        public readonly List<(SettleOperation, DateTimeOffset)> Settles = [];
+        public readonly List<(ReserveOperation, TaskCompletionSource<ReserveResult>)> Reserves = [];
+        public long Outstanding;
+        public bool Running;
+        public bool RenewRequested;
+        public bool Retired;
+        public long LastUsed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: a call with {Settles} settlements and {Reserves} reservations failed ({Reason}); settlements will be retried")]
+    private static partial void LogBatchFailed(ILogger logger, string budget, int settles, int reserves, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Budget {Budget}: {Count} settlements could not be delivered for 15 minutes and were dropped (their reservations were charged at their worst case)")]
+    private static partial void LogSettlementsDropped(ILogger logger, string budget, int count);
+}
