@@ -70,6 +70,19 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("rejecting", "openai", "reject-400");
         Route("misconfigured", "openai", "unauthorized-401");
         Route("embed", "openai", "text-embedding-3-small", mode: "embedding", price: "0.02");
+
+        // Budget tests: input free and output at $1,000 per million tokens, so a request's worst case (max_tokens of output)
+        // equals its real cost when max_tokens is what the fake server answers with (5 tokens, 4 when streamed).
+        Route("budget-ok", "openai", "ok", retries: 0);
+        Route("budget-broken", "openai", "error-500", retries: 0);
+        Route("budget-fallback", "openai", "error-500", retries: 0, fallback: "budget-ok");
+        Route("budget-hang", "openai", "hang", retries: 0, timeout: 0.3);
+        foreach (var name in new[] { "budget-ok", "budget-broken", "budget-fallback", "budget-hang" })
+        {
+            var at = Host.Settings.First(kv => kv.Value == name && kv.Key.EndsWith(":Name", StringComparison.Ordinal)).Key[..^"Name".Length];
+            Host.Settings[at + "InputPricePerMillion"] = "0";
+            Host.Settings[at + "OutputPricePerMillion"] = "1000";
+        }
         _ = Host.Server;
     }
 

@@ -22,4 +22,20 @@ public static class Poll
             await Task.Delay(50);
         }
     }
+
+    /// <summary>Reads <paramref name="read"/> until <paramref name="holds"/> is true of it or <paramref name="timeout"/> passes; returns the last value read.</summary>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> holds, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var value = await read();
+            if (holds(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }
