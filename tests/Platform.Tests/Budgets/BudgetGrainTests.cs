@@ -15,11 +15,13 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
 
     private static string NewTenantId() => "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private IBudgetGrain Budget(string tenant, BudgetScope scope, string id) => fixture.Grains.GetGrain<IBudgetGrain>(BudgetKeys.Of(tenant, scope, id));
+    private IBudgetGrain Budget(string tenant, BudgetScope scope, string id) =>
+        fixture.Grains.GetGrain<IBudgetGrain>(BudgetKeys.Of(tenant, scope, id));
 
     private IBudgetGrain TenantBudget(string tenant) => fixture.Grains.GetGrain<IBudgetGrain>(BudgetKeys.Tenant(tenant));
 
-    private static BudgetBatch Reserves(string holder, IEnumerable<ReserveOperation> reserves, int seconds = 60) => new(holder, seconds, [], [.. reserves]);
+    private static BudgetBatch Reserves(string holder, IEnumerable<ReserveOperation> reserves, int seconds = 60) =>
+        new(holder, seconds, [], [.. reserves]);
 
     private static BudgetBatch Settles(string holder, IEnumerable<SettleOperation> settles) => new(holder, 60, [.. settles], []);
 
@@ -91,7 +93,8 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
         await budget.SetPolicyAsync(UsdPerDay(5m), Admin);
 
         var error = await Assert.ThrowsAsync<PlatformException>(() => budget.SetPolicyAsync(
-            new BudgetPolicy([new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Day), new BudgetLimit(BudgetMetric.Tokens, -1, BudgetWindow.Hour)]), Admin));
+            new BudgetPolicy([new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Day), new BudgetLimit(BudgetMetric.Tokens, -1, BudgetWindow.Hour)]),
+            Admin));
         var window = await Assert.ThrowsAsync<PlatformException>(() => budget.SetPolicyAsync(
             new BudgetPolicy([new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Custom, WindowSeconds: 0)]), Admin));
 
@@ -168,7 +171,8 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
         var user = Budget(NewTenantId(), BudgetScope.User, "new-user");
         var defaults = new BudgetPolicy([new BudgetLimit(BudgetMetric.Requests, 3, BudgetWindow.Minute)]);
 
-        var result = await user.ApplyAsync(Reserves("silo-a", Enumerable.Range(0, 10).Select(i => Reserve($"r{i}", 0.01m, defaultPolicy: defaults))));
+        var result = await user.ApplyAsync(
+            Reserves("silo-a", Enumerable.Range(0, 10).Select(i => Reserve($"r{i}", 0.01m, defaultPolicy: defaults))));
 
         Assert.Equal(3, result.Reserves.Count(r => r.Granted));
         Assert.Equal(3m, Assert.Single((await user.GetStatusAsync()).Windows).Reserved);

@@ -28,7 +28,8 @@ public sealed class BudgetLedgerTests
         return ledger.Reserve(new ReserveOperation(id, worstCase, Dims), holder, Seconds, now);
     }
 
-    private static (BudgetAmount? Charged, IReadOnlyList<BudgetAlert> Alerts) Settle(BudgetLedger ledger, string id, BudgetAmount? usage, DateTimeOffset now) =>
+    private static (BudgetAmount? Charged, IReadOnlyList<BudgetAlert> Alerts) Settle(
+        BudgetLedger ledger, string id, BudgetAmount? usage, DateTimeOffset now) =>
         ledger.Settle(new SettleOperation(id, usage, Dims), null, now);
 
     /// <summary>Reserves and settles one request costing <paramref name="usage"/> exactly (its worst case).</summary>
@@ -195,7 +196,9 @@ public sealed class BudgetLedgerTests
 
             foreach (var window in ledger.Windows(ledger.State.Policy, now))
             {
-                Assert.True(window.Used + window.Reserved <= window.Allowance, $"step {step}: {window.Limit.Metric} {window.Used} + {window.Reserved} > {window.Allowance}");
+                Assert.True(
+                    window.Used + window.Reserved <= window.Allowance,
+                    $"step {step}: {window.Limit.Metric} {window.Used} + {window.Reserved} > {window.Allowance}");
             }
         }
 
@@ -516,7 +519,9 @@ public sealed class BudgetLedgerTests
     [Fact]
     public void Reset_ZeroesTheSpend_AndKeepsReservationsInFlight()
     {
-        var ledger = NewLedger(new BudgetLimit(BudgetMetric.Usd, 10, BudgetWindow.Day), new BudgetLimit(BudgetMetric.Tokens, 100, BudgetWindow.Hour, Rolling: true));
+        var ledger = NewLedger(
+            new BudgetLimit(BudgetMetric.Usd, 10, BudgetWindow.Day),
+            new BudgetLimit(BudgetMetric.Tokens, 100, BudgetWindow.Hour, Rolling: true));
         Spend(ledger, new BudgetAmount(8m, 80, 1), T0);
         Reserve(ledger, "held", new BudgetAmount(1m, 10, 1), T0);
 
