@@ -78,6 +78,9 @@ public sealed class BudgetLedger
             Seconds = seconds,
         };
         _reserved = Add(_reserved, op.WorstCase);
+
+        // The holder is heard as it reserves: an expiry earlier in the same turn may have dropped it (it had nothing in flight).
+        _state.Holders[holder] = now;
         return new ReserveResult(op.ReservationId, true, null, 0, Headroom(policy, now));
     }
 
@@ -318,8 +321,10 @@ public sealed class BudgetLedger
         }
 
         var (index, _, _) = BudgetWindows.Aligned(limit, now);
-        if (counter.Window == index)
+        if (counter.Window >= index)
         {
+            // An earlier instant (a clock a little behind, after the grain moved silo) still counts in the latest window:
+            // going back would empty it.
             return counter;
         }
 
@@ -410,9 +415,14 @@ public sealed class BudgetLedger
         };
         if (neverFits)
         {
-            return limit.Metric == BudgetMetric.Usd
-                ? $"This request could cost up to ${Money(need)}, more than the whole budget of {what}; lower max_tokens or shorten the messages."
-                : $"This request could use up to {need:0} tokens, more than the whole limit of {what}; lower max_tokens or shorten the messages.";
+            return limit.Metric switch
+            {
+                BudgetMetric.Usd => $"This request could cost up to ${Money(need)}, more than the whole budget of {what}; "
+                    + "lower max_tokens or shorten the messages.",
+                BudgetMetric.Tokens => $"This request could use up to {need:0} tokens, more than the whole limit of {what}; "
+                    + "lower max_tokens or shorten the messages.",
+                _ => $"This request counts as {need:0} request, more than the whole limit of {what}.",
+            };
         }
 
         var spent = limit.Metric == BudgetMetric.Usd ? $"${Money(used)} spent" : $"{used:0} used";
