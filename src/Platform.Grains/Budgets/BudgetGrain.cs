@@ -149,7 +149,7 @@ public sealed partial class BudgetGrain(
 
         var before = state.State.Ledger.Policy;
         var record = Audit.Add(actor, policy is null ? "budget.remove" : "budget.set", Target, Json(before), Json(policy));
-        _ledger.SetPolicy(policy);
+        _ledger.SetPolicy(policy, time.GetUtcNow());
         if (IsTenantScope && (before is null) != (policy is null))
         {
             state.State.IndexVersion++;

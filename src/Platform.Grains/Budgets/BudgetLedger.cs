@@ -45,6 +45,12 @@ public sealed class BudgetLedger
             return new ReserveResult(op.ReservationId, true, null, 0, Headroom(policy, now));
         }
 
+        if (_closed.Contains(op.ReservationId))
+        {
+            // Released (or settled) before this reservation arrived: its request is over, nothing may be held for it.
+            return new ReserveResult(op.ReservationId, false, "The request was already released.", 0, Headroom(policy, now));
+        }
+
         if (policy is not null)
         {
             foreach (var limit in policy.Limits)
@@ -103,6 +109,8 @@ public sealed class BudgetLedger
 
         if (op.Usage is not { } usage)
         {
+            // A release of a reservation this ledger never granted (its answer was lost): remembered, so a late reserve is refused.
+            Close(op.ReservationId);
             return (null, []);
         }
 
@@ -187,13 +195,22 @@ public sealed class BudgetLedger
     }
 
     /// <summary>Sets the scope's own policy; counters of limits that remain (same metric and window) keep their spend.</summary>
-    public void SetPolicy(BudgetPolicy? policy)
+    public void SetPolicy(BudgetPolicy? policy, DateTimeOffset? now = null)
     {
         _state.Policy = policy;
         var keep = policy?.Limits.Select(l => l.CounterKey).ToHashSet() ?? [];
         foreach (var key in _state.Counters.Keys.Where(k => !keep.Contains(k)).ToList())
         {
             _state.Counters.Remove(key);
+        }
+
+        if (policy is not null && now is { } at)
+        {
+            // Counted from now: the window a limit is set in is its first (nothing is carried into it), whenever it is first read.
+            foreach (var limit in policy.Limits)
+            {
+                _ = Counter(limit, at);
+            }
         }
     }
 

@@ -168,8 +168,27 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
 
         var worst = new BudgetAmount(price, input + maxOutput, 1);
         var reserve = new ReserveOperation(id, worst, dimensions);
-        var results = await Task.WhenAll(scopes.Select(s => agent.ReserveAsync(
-            s.Key, s.Scope == BudgetScope.User && userDefault is not null ? reserve with { DefaultPolicy = userDefault } : reserve)));
+        var pending = scopes.Select(s => agent.ReserveAsync(
+            s.Key, s.Scope == BudgetScope.User && userDefault is not null ? reserve with { DefaultPolicy = userDefault } : reserve)).ToArray();
+        try
+        {
+            await Task.WhenAll(pending);
+        }
+        catch (PlatformException)
+        {
+            // One scope could not be checked: what the others granted goes back (the failed one is released by the agent).
+            for (var i = 0; i < pending.Length; i++)
+            {
+                if (pending[i].IsCompletedSuccessfully && pending[i].Result.Granted)
+                {
+                    agent.Settle(scopes[i].Key, new SettleOperation(id, null, dimensions));
+                }
+            }
+
+            throw;
+        }
+
+        var results = pending.Select(p => p.Result).ToArray();
 
         var refusedAt = Array.FindIndex(results, r => !r.Granted);
         if (refusedAt < 0)

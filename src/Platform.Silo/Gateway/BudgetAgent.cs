@@ -124,8 +124,12 @@ public sealed partial class BudgetAgent : IAsyncDisposable
             {
                 failures++;
                 LogBatchFailed(_logger, lane.Key, settles.Count, reserves.Count, ex.GetType().Name);
-                foreach (var (_, pending) in reserves)
+                var now = _time.GetUtcNow();
+                var releases = new List<(SettleOperation, DateTimeOffset)>(reserves.Count);
+                foreach (var (operation, pending) in reserves)
                 {
+                    // The grain may have granted and stored it before the answer was lost: release it, or it would be held for good.
+                    releases.Add((new SettleOperation(operation.ReservationId, null, operation.Dimensions), now));
                     pending.TrySetException(new PlatformException(
                         ErrorKind.Unavailable, "The budget for this request could not be checked; nothing was sent to the model. Retry in a moment.", null, ErrorCodes.BudgetUnavailable)
                     {
@@ -133,7 +137,6 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                     });
                 }
 
-                var now = _time.GetUtcNow();
                 var kept = settles.Where(s => now - s.At < SettleRetryLimit).ToList();
                 if (kept.Count < settles.Count)
                 {
@@ -141,6 +144,8 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                     Interlocked.Add(ref lane.Outstanding, kept.Count - settles.Count);
                 }
 
+                Interlocked.Add(ref lane.Outstanding, releases.Count);
+                kept.AddRange(releases);
                 lock (lane)
                 {
                     lane.Settles.InsertRange(0, kept);

@@ -43,6 +43,32 @@ public sealed class BudgetLedgerTests
     private static LimitStatus Window(BudgetLedger ledger, DateTimeOffset now, int limit = 0) => ledger.Windows(ledger.State.Policy, now)[limit];
 
     [Fact]
+    public void Reserve_OfAnIdReleasedBeforeItArrived_IsRefused_AndHoldsNothing()
+    {
+        // A silo whose reserve call failed releases the id; if the reserve reached the grain late, it must not be held for good.
+        var ledger = NewLedger(new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Day));
+        Settle(ledger, "lost", null, T0);
+
+        var late = Reserve(ledger, "lost", Usd(0.5m), T0);
+
+        Assert.False(late.Granted);
+        Assert.Equal(0m, Window(ledger, T0).Reserved);
+        Assert.Empty(ledger.State.Reservations);
+    }
+
+    [Fact]
+    public void SetPolicy_MidWindow_StartsCountingThen_SoTheFirstWindowCarriesNothingHoweverLateItIsRead()
+    {
+        var limit = new BudgetLimit(BudgetMetric.Usd, 10, BudgetWindow.Month, Rollover: true);
+        var ledger = new BudgetLedger(new BudgetLedgerState());
+        ledger.SetPolicy(new BudgetPolicy([limit]), T0);
+
+        // First read in the next month: the month the policy was set in was its first, its unused 10 carry over.
+        var next = new DateTimeOffset(2027, 4, 2, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(20m, Window(ledger, next).Allowance);
+    }
+
+    [Fact]
     public void Reserve_WithinLimit_IsGranted_AndHeldUntilSettled()
     {
         var ledger = NewLedger(new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Day));
