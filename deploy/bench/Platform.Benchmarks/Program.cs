@@ -15,4 +15,12 @@ if (args.Length > 0 && args[0] == "audit")
     return;
 }
 
+if (args.Length > 0 && args[0] == "budget")
+{
+    await ReservationBenchmark.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 64);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(PromptRenderBenchmark).Assembly).Run(args);

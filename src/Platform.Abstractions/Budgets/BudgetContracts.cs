@@ -120,14 +120,18 @@ public sealed record ReserveOperation(
     [property: Id(2)] SpendDimensions Dimensions,
     [property: Id(3)] BudgetPolicy? DefaultPolicy = null);
 
-/// <summary>Replace a reservation by the request's real usage (or, with a null usage, release it unspent).</summary>
+/// <summary>
+/// Replace a reservation by the request's real usage (or, with a null usage, release it unspent). <paramref name="Sequence"/>
+/// increases with every settlement a holder sends (0: none), so a batch repeated after its answer was lost is applied once.
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("Platform.Budgets.SettleOperation")]
 public sealed record SettleOperation(
     [property: Id(0)] string ReservationId,
     [property: Id(1)] BudgetAmount? Usage,
-    [property: Id(2)] SpendDimensions Dimensions);
+    [property: Id(2)] SpendDimensions Dimensions,
+    [property: Id(3)] long Sequence = 0);
 
 /// <summary>
 /// What one silo sends a budget grain in one call: the settlements and reservations that queued up while its previous

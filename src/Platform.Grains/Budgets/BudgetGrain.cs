@@ -108,7 +108,7 @@ public sealed partial class BudgetGrain(
 
         foreach (var settle in batch.Settles)
         {
-            var (charged, crossed) = _ledger.Settle(settle, fallback, now);
+            var (charged, crossed) = _ledger.Settle(settle, fallback, now, batch.Holder);
             alerts.AddRange(crossed);
             if (charged is { } usage)
             {

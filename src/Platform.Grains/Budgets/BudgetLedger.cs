@@ -14,6 +14,10 @@ public sealed class BudgetLedger
 
     private readonly BudgetLedgerState _state;
     private readonly HashSet<string> _closed;
+
+    /// <summary>Reservations settled in this activation (not stored: stored settlements are recognised by sequence).</summary>
+    private readonly HashSet<string> _settled = [];
+    private readonly Queue<string> _settledOrder = new();
     private BudgetAmount _reserved;
 
     public BudgetLedger(BudgetLedgerState state)
@@ -94,16 +98,26 @@ public sealed class BudgetLedger
     /// Replaces a reservation by the real usage (none: released unspent) and returns the usage charged and any alert
     /// thresholds crossed. Usage of a reservation that already expired was charged at its worst case and is not charged again.
     /// </summary>
-    public (BudgetAmount? Charged, IReadOnlyList<BudgetAlert> Alerts) Settle(SettleOperation op, BudgetPolicy? fallback, DateTimeOffset now)
+    public (BudgetAmount? Charged, IReadOnlyList<BudgetAlert> Alerts) Settle(SettleOperation op, BudgetPolicy? fallback, DateTimeOffset now, string? holder = null)
     {
+        if (holder is not null && op.Sequence > 0)
+        {
+            if (_state.SettledThrough.TryGetValue(holder, out var through) && op.Sequence <= through)
+            {
+                return (null, []); // a batch repeated after its answer was lost
+            }
+
+            _state.SettledThrough[holder] = op.Sequence;
+        }
+
         if (_state.Reservations.Remove(op.ReservationId, out var reservation))
         {
             _reserved = Subtract(_reserved, reservation.WorstCase);
-            Close(op.ReservationId);
+            Remember(op.ReservationId);
         }
-        else if (_closed.Contains(op.ReservationId))
+        else if (_closed.Contains(op.ReservationId) || _settled.Contains(op.ReservationId))
         {
-            // Settled already (a retried batch), or expired and charged at its worst case.
+            // Settled already, or expired and charged at its worst case.
             return (null, []);
         }
 
@@ -146,12 +160,32 @@ public sealed class BudgetLedger
         }
 
         var holders = _state.Reservations.Values.Select(r => r.Holder).ToHashSet();
+        if (_state.SettledThrough.Count > 1024)
+        {
+            foreach (var silent in _state.SettledThrough.Keys.Where(h => !_state.Holders.ContainsKey(h)).ToList())
+            {
+                _state.SettledThrough.Remove(silent);
+            }
+        }
+
         foreach (var holder in _state.Holders.Keys.Where(h => !holders.Contains(h)).ToList())
         {
             _state.Holders.Remove(holder);
         }
 
         return expired;
+    }
+
+    private void Remember(string id)
+    {
+        if (_settled.Add(id))
+        {
+            _settledOrder.Enqueue(id);
+            if (_settledOrder.Count > RecentlyClosedCapacity)
+            {
+                _settled.Remove(_settledOrder.Dequeue());
+            }
+        }
     }
 
     /// <summary>Remembers a closed reservation (bounded), so a repeated settlement or a late one after expiry is not charged again.</summary>

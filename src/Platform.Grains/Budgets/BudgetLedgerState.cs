@@ -91,12 +91,16 @@ public sealed class BudgetLedgerState
     [Id(6)]
     public long ExpiredCount { get; set; }
 
-    /// <summary>Ids of recently settled or expired reservations, oldest first, so a repeated or late settlement is not charged twice (bounded).</summary>
+    /// <summary>Ids of recently expired reservations and of releases that came before their reservation, oldest first (bounded).</summary>
     [Id(7)]
     public List<string> RecentlyExpired { get; set; } = [];
 
     [Id(8)]
     public long SettledTokens { get; set; }
+
+    /// <summary>Per holder, the highest settlement sequence applied: a repeated settlement is recognised without remembering its id.</summary>
+    [Id(9)]
+    public Dictionary<string, long> SettledThrough { get; set; } = [];
 }
 
 /// <summary>A threshold a window's spend crossed, to announce once.</summary>

@@ -54,7 +54,10 @@ public sealed partial class BudgetAgent : IAsyncDisposable
 
     /// <summary>Queues a settlement (or, with no usage, a release). Never throws; it is retried until it lands.</summary>
     public void Settle(string grainKey, SettleOperation operation) =>
-        Enqueue(grainKey, lane => lane.Settles.Add((operation, _time.GetUtcNow())));
+        Enqueue(grainKey, lane => lane.Settles.Add((operation with { Sequence = Interlocked.Increment(ref _sequence) }, _time.GetUtcNow())));
+
+    /// <summary>Numbers settlements in the order they are queued (retries keep theirs), so the grain applies each once.</summary>
+    private long _sequence;
 
     private void Enqueue(string grainKey, Action<Lane> add)
     {
@@ -145,10 +148,15 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                 }
 
                 Interlocked.Add(ref lane.Outstanding, releases.Count);
-                kept.AddRange(releases);
                 lock (lane)
                 {
+                    // Retried first, in their order; the releases are new, numbered after everything already queued.
                     lane.Settles.InsertRange(0, kept);
+                    foreach (var (release, at) in releases)
+                    {
+                        lane.Settles.Add((release with { Sequence = Interlocked.Increment(ref _sequence) }, at));
+                    }
+
                     lane.RenewRequested |= renew;
                 }
 

@@ -69,6 +69,25 @@ public sealed class BudgetLedgerTests
     }
 
     [Fact]
+    public void Settle_RepeatedByItsHolderAfterARestartOfTheGrain_IsChargedOnce_WithoutStoringSettledIds()
+    {
+        var state = new BudgetLedgerState();
+        var ledger = new BudgetLedger(state);
+        ledger.SetPolicy(new BudgetPolicy([new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Day)]));
+        Assert.True(Reserve(ledger, "r1", Usd(0.5m), T0).Granted);
+        var settle = new SettleOperation("r1", Usd(0.4m), Dims, Sequence: 7);
+        ledger.Settle(settle, null, T0, HolderA);
+
+        // The grain is reactivated from what it stored; the holder, whose answer was lost, sends the same batch again.
+        var reloaded = new BudgetLedger(state);
+        var (charged, _) = reloaded.Settle(settle, null, T0, HolderA);
+
+        Assert.Null(charged);
+        Assert.Equal(0.4m, state.SettledUsd);
+        Assert.DoesNotContain("r1", state.RecentlyExpired);
+    }
+
+    [Fact]
     public void Reserve_WithinLimit_IsGranted_AndHeldUntilSettled()
     {
         var ledger = NewLedger(new BudgetLimit(BudgetMetric.Usd, 1, BudgetWindow.Day));
