@@ -3,6 +3,7 @@
 #   direct   wrk -> nginx (zero-latency upstream, one worker, fixed chat completion with usage)
 #   yarp     wrk -> bare YARP reverse proxy (one route, logging off) -> nginx   (the floor for a .NET proxy)
 #   gateway  wrk -> platform (API-key auth, model routing, OpenAI SDK upstream call, cost accounting) -> nginx
+#   budgeted the same gateway, with a key of a tenant whose tenant and key budgets are set (reserve + settle per request)
 # Concurrency 1, 8 and 32; ROUNDS rounds (default 3) of DURATION (default 5s); medians of req/s, p50, p99.
 # A run with any non-2xx response is reported invalid. Also reports the gateway's peak RSS (VmHWM).
 # usage: deploy/bench/run.sh [--rounds N] [--duration 5s]
@@ -24,7 +25,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || {
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cp "$work/gateway.log" /tmp/bench-gateway.log 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
@@ -61,25 +62,38 @@ GW_DOTNET_PID=$GW_PID
 declare -A URL=( [direct]="http://127.0.0.1:$NGINX_PORT/v1/chat/completions"
                  [yarp]="http://127.0.0.1:$YARP_PORT/v1/chat/completions"
                  [gateway]="http://127.0.0.1:$GW_PORT/v1/chat/completions" )
-TARGETS=(direct yarp gateway); CONNS=(1 8 32)
+TARGETS=(direct yarp gateway budgeted); CONNS=(1 8 32)
+
+# A second tenant whose tenant and key scopes have budgets (large enough never to refuse): every request reserves on both.
+ADMIN="bench-admin-key-0123456789abcdef0123456789"
+api() { curl -sf -X "$1" "http://127.0.0.1:$GW_PORT$2" -H "Authorization: Bearer $3" -H "Content-Type: application/json" ${4:+-d "$4"}; }
+api POST /api/v1/tenants "$ADMIN" '{"id":"budgeted","displayName":"Budgeted"}' >/dev/null
+json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(eval("j."+process.argv[1]))})' "$1"; }
+OWNER=$(api POST /api/v1/tenants/budgeted/keys "$ADMIN" '{"name":"owner","role":"owner"}' | json_field secret)
+BUDGET_CREATED=$(api POST /api/v1/tenants/budgeted/keys "$ADMIN" '{"name":"client","role":"client"}')
+BUDGET_KEY=$(json_field secret <<<"$BUDGET_CREATED"); BUDGET_KEY_ID=$(json_field key.id <<<"$BUDGET_CREATED")
+api PUT /api/v1/budgets/tenant/budgeted "$OWNER" '{"limits":[{"metric":"usd","amount":1000000,"window":"day"},{"metric":"requests","amount":1000000000,"window":"minute"}]}' >/dev/null
+api PUT "/api/v1/budgets/key/$BUDGET_KEY_ID" "$OWNER" '{"limits":[{"metric":"tokens","amount":1000000000000,"window":"month"}]}' >/dev/null
+URL[budgeted]="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+declare -A KEY=( [direct]="$BENCH_KEY" [yarp]="$BENCH_KEY" [gateway]="$BENCH_KEY" [budgeted]="$BUDGET_KEY" )
 
 # A request through each target must succeed before measuring.
 for t in "${TARGETS[@]}"; do
   code=$(curl -s -o "$work/check.json" -w '%{http_code}' -X POST "${URL[$t]}" -H "Content-Type: application/json" \
-    -H "Authorization: Bearer $BENCH_KEY" -d '{"model":"bench","messages":[{"role":"user","content":"hi"}]}')
+    -H "Authorization: Bearer ${KEY[$t]}" -d '{"model":"bench","messages":[{"role":"user","content":"hi"}],"max_tokens":16}')
   [ "$code" = 200 ] || { echo "$t answered $code: $(cat "$work/check.json")"; exit 1; }
 done
 
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
 echo "Warming up..."
-for t in "${TARGETS[@]}"; do wrk -t2 -c32 -d3s -s deploy/bench/post.lua "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do BENCH_KEY="${KEY[$t]}" wrk -t2 -c32 -d3s -s deploy/bench/post.lua "${URL[$t]}" >/dev/null; done
 
 results="$work/results.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for c in "${CONNS[@]}"; do
     for t in "${TARGETS[@]}"; do
       threads=$(( c < 2 ? 1 : 2 ))
-      out=$(wrk -t"$threads" -c"$c" -d"$DURATION" --latency -s deploy/bench/post.lua "${URL[$t]}")
+      out=$(BENCH_KEY="${KEY[$t]}" wrk -t"$threads" -c"$c" -d"$DURATION" --latency -s deploy/bench/post.lua "${URL[$t]}")
       rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
       p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
       p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
@@ -115,5 +129,7 @@ gw32=$(col 32 gateway 4); yarp32=$(col 32 yarp 4)
 echo
 echo "- gateway / bare YARP throughput at 32 connections: $(awk -v a="$gw32" -v b="$yarp32" 'BEGIN{printf "%.1f%%", 100*a/b}') (target >= 50%)"
 echo "- gateway added p50 over direct at 1 connection: $(awk -v a="$(col 1 gateway 5)" -v b="$(col 1 direct 5)" 'BEGIN{printf "%.3f ms", a-b}') (target < 0.25 ms)"
+echo "- budgets on (tenant + key) / off, at 32 connections: $(awk -v a="$(col 32 budgeted 4)" -v b="$gw32" 'BEGIN{printf "%.1f%%", 100*a/b}') (target >= 90%)"
+echo "- budgets on added p50 at 1 connection: $(awk -v a="$(col 1 budgeted 5)" -v b="$(col 1 gateway 5)" 'BEGIN{printf "%+.3f ms", a-b}')"
 echo "- gateway peak RSS (VmHWM): $((rss_kb / 1024)) MB (target < 250 MB)"
 [ "$invalid" -eq 0 ] || { echo "- INVALID RUN: some responses were not 2xx"; exit 1; }

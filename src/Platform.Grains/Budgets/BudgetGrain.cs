@@ -104,7 +104,8 @@ public sealed partial class BudgetGrain(
         _ledger.Heard(batch.Holder, now);
         var fallback = DefaultFor(batch);
         var alerts = new List<BudgetAlert>();
-        var changed = Expire(now, fallback, alerts);
+        var mustWrite = Expire(now, fallback, alerts);
+        var settled = false;
 
         foreach (var settle in batch.Settles)
         {
@@ -115,7 +116,7 @@ public sealed partial class BudgetGrain(
                 Rollup(settle.Dimensions, usage, now);
             }
 
-            changed = true;
+            settled = true;
         }
 
         var results = new List<ReserveResult>(batch.Reserves.Count);
@@ -123,16 +124,23 @@ public sealed partial class BudgetGrain(
         foreach (var reserve in batch.Reserves)
         {
             var result = _ledger.Reserve(reserve, batch.Holder, seconds, now);
-            changed |= result.Granted;
+            mustWrite |= result.Granted;
             results.Add(result);
         }
 
-        if (changed)
+        // A granted reservation is stored before it is answered. Settlements alone may wait up to a second for the next
+        // write: if this grain's silo dies first, their reservations come back from storage and expire at their worst
+        // case (never less than was spent); only unlimited tenants' report rollups of that second would be lost.
+        if (mustWrite || alerts.Count > 0)
         {
             await SealRollupsAsync(now);
             RecordAlerts(alerts);
             await WriteAsync();
             ScheduleExpiry();
+        }
+        else if (settled)
+        {
+            ScheduleFlush();
         }
 
         return new BudgetBatchResult(results, state.State.IndexVersion);
@@ -394,8 +402,46 @@ public sealed partial class BudgetGrain(
     private static string Describe(BudgetLimit limit) =>
         $"{limit.Metric.ToString().ToLowerInvariant()} per {(limit.Window == BudgetWindow.Custom ? $"{limit.WindowSeconds} s" : limit.Window.ToString().ToLowerInvariant())}{(limit.Rolling ? " (rolling)" : "")}";
 
+    private IGrainTimer? _flush;
+
+    /// <summary>Writes settlements that were not written with a reservation, within a second.</summary>
+    private void ScheduleFlush()
+    {
+        _flush ??= this.RegisterGrainTimer(
+            static (grain, _) => grain.FlushAsync(),
+            this,
+            new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(1), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+    }
+
+    private async Task FlushAsync()
+    {
+        _flush?.Dispose();
+        _flush = null;
+        try
+        {
+            await SealRollupsAsync(time.GetUtcNow());
+            await WriteAsync();
+        }
+        catch (Exception ex)
+        {
+            LogWriteFailed(logger, Target, ex);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_flush is not null)
+        {
+            _flush.Dispose();
+            _flush = null;
+            await WriteAsync();
+        }
+    }
+
     private async Task WriteAsync()
     {
+        _flush?.Dispose();
+        _flush = null;
         try
         {
             await state.WriteStateAsync();
@@ -480,6 +526,6 @@ public sealed partial class BudgetGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: a reservation of holder {Holder} expired unsettled and was charged its worst case (${Usd})")]
     private static partial void LogExpired(ILogger logger, string budget, string holder, decimal usd);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: state not written after expiring reservations")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: state not written in the background (expired reservations or settlements); retried with the next change")]
     private static partial void LogWriteFailed(ILogger logger, string budget, Exception exception);
 }

@@ -96,10 +96,27 @@ public sealed partial class AuditOutbox
     {
         var tenantId = _tenantId();
         var pending = _pending();
-        if (pending.Count == 0)
+        if (pending.Count == 0 || _delivering)
         {
+            // Nothing to do, or a delivery is under way (it goes on until the list is empty): two would append the same record twice.
             return;
         }
+
+        _delivering = true;
+        try
+        {
+            await DeliverPendingAsync(tenantId, pending);
+        }
+        finally
+        {
+            _delivering = false;
+        }
+    }
+
+    private bool _delivering;
+
+    private async Task DeliverPendingAsync(string tenantId, List<AuditRecord> pending)
+    {
 
         var log = _grains.GetGrain<IAuditLogGrain>(tenantId);
         try

@@ -6,13 +6,19 @@ namespace Platform.Silo.Storage;
 /// The embedded profile's one SQLite file: grain state, pub-sub state and reminders.
 /// Opens pooled connections in WAL mode, so readers never wait for the writer.
 /// </summary>
-public sealed class SqliteDatabase
+public sealed class SqliteDatabase : IDisposable
 {
     /// <summary>The file name inside <c>Platform:DataDirectory</c>.</summary>
     public const string FileName = "platform.db";
 
     private readonly string _connectionString;
     private readonly Lazy<Task> _schema;
+
+    /// <summary>
+    /// SQLite has one writer at a time. A second writer of this process would get SQLITE_BUSY, which Microsoft.Data.Sqlite
+    /// retries after sleeping 150 ms; queueing writers here instead costs them only the writes ahead of them.
+    /// </summary>
+    private readonly SemaphoreSlim _writer = new(1, 1);
 
     public SqliteDatabase(string dataDirectory)
     {
@@ -29,6 +35,20 @@ public sealed class SqliteDatabase
     }
 
     public string FilePath { get; }
+
+    /// <summary>Waits for this process's turn to write; dispose the lease once the write is done.</summary>
+    public async Task<WriteLease> BeginWriteAsync()
+    {
+        await _writer.WaitAsync().ConfigureAwait(false);
+        return new WriteLease(_writer);
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    public readonly struct WriteLease(SemaphoreSlim writer) : IDisposable
+    {
+        public void Dispose() => writer.Release();
+    }
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken = default)
     {

@@ -40,6 +40,7 @@ public sealed partial class SqliteGrainStorage(
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var data = serializer.Serialize(grainState.State).ToArray();
+        using var write = await database.BeginWriteAsync().ConfigureAwait(false);
         await using var connection = await database.OpenAsync().ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         AddKey(command, stateName, grainId);
@@ -83,6 +84,7 @@ public sealed partial class SqliteGrainStorage(
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        using var write = await database.BeginWriteAsync().ConfigureAwait(false);
         await using var connection = await database.OpenAsync().ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         AddKey(command, stateName, grainId);

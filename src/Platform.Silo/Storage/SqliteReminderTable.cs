@@ -44,6 +44,7 @@ public sealed class SqliteReminderTable(SqliteDatabase database, IOptions<Cluste
 
     public async Task<string?> UpsertRow(ReminderEntry entry)
     {
+        using var write = await database.BeginWriteAsync().ConfigureAwait(false);
         await using var connection = await database.OpenAsync().ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
@@ -70,6 +71,7 @@ public sealed class SqliteReminderTable(SqliteDatabase database, IOptions<Cluste
             return false;
         }
 
+        using var write = await database.BeginWriteAsync().ConfigureAwait(false);
         await using var connection = await database.OpenAsync().ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
@@ -85,6 +87,7 @@ public sealed class SqliteReminderTable(SqliteDatabase database, IOptions<Cluste
 
     public async Task TestOnlyClearTable()
     {
+        using var write = await database.BeginWriteAsync().ConfigureAwait(false);
         await using var connection = await database.OpenAsync().ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM reminders WHERE service_id = $service";
