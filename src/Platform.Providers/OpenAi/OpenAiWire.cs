@@ -425,6 +425,12 @@ public static class OpenAiWire
         private string? _id;
         private string? _model;
 
+        // The bytes before "choices" of the last chunk read in one pass (id, object, created, model...), which
+        // providers repeat in every chunk of a stream, and the id and model they hold.
+        private byte[]? _prefix;
+        private string? _prefixId;
+        private string? _prefixModel;
+
         /// <summary>Reads one <c>data:</c> payload.</summary>
         /// <remarks>
         /// Chunks of text, a finish reason or usage (nearly all of them) are read in one pass of a
@@ -432,10 +438,41 @@ public static class OpenAiWire
         /// through a <see cref="JsonDocument"/>, with the same result. Building a document for every chunk was the
         /// largest cost of a streamed request.
         /// </remarks>
-        public ChatResponseUpdate Read(ReadOnlySpan<byte> data) =>
-            TryReadPlainChunk(data, out var id, out var model, out var text, out var finish, out var usage)
+        public ChatResponseUpdate Read(ReadOnlySpan<byte> data)
+        {
+            if (TryReadAfterPrefix(data, out var text, out var finish))
+            {
+                return Update(_prefixId, _prefixModel, text, finish, null);
+            }
+
+            return TryReadPlainChunk(data, out var id, out var model, out text, out finish, out var usage)
                 ? Update(id, model, text, finish, usage)
                 : ReadDocument(data);
+        }
+
+        /// <summary>
+        /// A chunk that begins with the same bytes as the last one up to its <c>choices</c>, and ends after them: only
+        /// the choices are read (the bytes before them are the ones already read, so they hold the same id and model).
+        /// </summary>
+        private bool TryReadAfterPrefix(ReadOnlySpan<byte> data, out string? text, out ChatFinishReason? finish)
+        {
+            (text, finish) = (null, null);
+            if (_prefix is not { } prefix || !data.StartsWith(prefix))
+            {
+                return false;
+            }
+
+            var rest = data[prefix.Length..];
+            var reader = new Utf8JsonReader(rest);
+            if (!reader.Read() || !TryReadChoices(ref reader, ref text, ref finish) || reader.TokenType != JsonTokenType.EndArray)
+            {
+                return false;
+            }
+
+            // Nothing but the end of the object may follow (a usage object, say, goes the long way).
+            var after = rest[(int)reader.BytesConsumed..].TrimStart(" \t\r\n"u8);
+            return after.Length > 0 && after[0] == (byte)'}';
+        }
 
         private ChatResponseUpdate Update(string? id, string? model, string? text, ChatFinishReason? finish, UsageDetails? usage)
         {
@@ -472,6 +509,10 @@ public static class OpenAiWire
                 return false;
             }
 
+            var seenChoicesOrUsage = false;
+            var prefixLength = 0;
+            (string? prefixId, string? prefixModel) = (null, null);
+
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("id"u8))
@@ -485,6 +526,13 @@ public static class OpenAiWire
                 else if (reader.ValueTextEquals("choices"u8))
                 {
                     reader.Read();
+                    if (!seenChoicesOrUsage && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        prefixLength = (int)reader.TokenStartIndex;
+                        (prefixId, prefixModel) = (id, model);
+                    }
+
+                    seenChoicesOrUsage = true;
                     (text, finish) = (null, null);
                     if (!TryReadChoices(ref reader, ref text, ref finish))
                     {
@@ -493,6 +541,7 @@ public static class OpenAiWire
                 }
                 else if (reader.ValueTextEquals("usage"u8))
                 {
+                    seenChoicesOrUsage = true;
                     reader.Read();
                     usage = ReadUsage(ref reader);
                 }
@@ -505,6 +554,11 @@ public static class OpenAiWire
                     reader.Read();
                     reader.Skip();
                 }
+            }
+
+            if (prefixLength > 0 && (_prefix is null || !data.StartsWith(_prefix)))
+            {
+                (_prefix, _prefixId, _prefixModel) = (data[..prefixLength].ToArray(), prefixId, prefixModel);
             }
 
             return true;

@@ -233,6 +233,47 @@ public sealed class OpenAiWireTests
     }
 
     [Fact]
+    public void StreamReader_ChunksRepeatingTheLastOnesStart_GiveTheSameUpdatesAsTheDocumentRead()
+    {
+        const string start = """{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":""";
+        string[] chunks =
+        [
+            start + """[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""",
+            start + """[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}""",
+            start + """ [{"index":0,"delta":{"content":" there"},"finish_reason":null}] } trailing""",
+            start + """[{"index":0,"delta":{"content":"x"},"finish_reason":null}],"model":"other"}""",
+            start + """[{"index":0,"delta":{"content":"y"}}],"usage":{"prompt_tokens":2}}""",
+            """{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"delta":{"content":"new id"}}]}""",
+            """{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"delta":{"content":"again"}}]}""",
+            start + """[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}""",
+            start + """[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""",
+            start + """[{"index":0,"delta":{"content":"z"},"finish_reason":"stop"}]}""",
+            start + """[],"usage":{"prompt_tokens":21,"completion_tokens":40,"total_tokens":61}}""",
+        ];
+
+        var reader = new OpenAiWire.StreamReader();
+        var reference = new OpenAiWire.StreamReader();
+        foreach (var chunk in chunks)
+        {
+            var data = Encoding.UTF8.GetBytes(chunk);
+            var (fast, document) = (reader.Read(data), reference.ReadDocument(data));
+
+            Assert.Equal(document.Text, fast.Text);
+            Assert.Equal(document.FinishReason, fast.FinishReason);
+            Assert.Equal(document.ResponseId, fast.ResponseId);
+            Assert.Equal(document.ModelId, fast.ModelId);
+            Assert.Equal(document.Contents.Select(c => c.GetType()), fast.Contents.Select(c => c.GetType()));
+            Assert.Equal(
+                document.Contents.OfType<UsageContent>().Select(u => (u.Details.InputTokenCount, u.Details.OutputTokenCount)),
+                fast.Contents.OfType<UsageContent>().Select(u => (u.Details.InputTokenCount, u.Details.OutputTokenCount)));
+        }
+
+        // A chunk cut short after a start like the last one's is refused like any other.
+        Assert.ThrowsAny<JsonException>(() => reader.Read(Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"cut""")));
+        Assert.ThrowsAny<JsonException>(() => reader.Read(Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"cut"}}]""")));
+    }
+
+    [Fact]
     public void StreamReader_FinishReasonAfterToolCallFragments_CarriesTheCalls_AlsoOnTheOnePassRead()
     {
         var reader = new OpenAiWire.StreamReader();
