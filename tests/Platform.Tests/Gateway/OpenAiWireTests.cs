@@ -228,8 +228,11 @@ public sealed class OpenAiWireTests
         Assert.Equal(document.ModelId, fast.ModelId);
         Assert.Equal(document.Role, fast.Role);
         Assert.Equal(document.Contents.Select(c => c.GetType()), fast.Contents.Select(c => c.GetType()));
-        var (a, b) = (document.Contents.OfType<UsageContent>().SingleOrDefault()?.Details, fast.Contents.OfType<UsageContent>().SingleOrDefault()?.Details);
-        Assert.Equal((a?.InputTokenCount, a?.OutputTokenCount, a?.TotalTokenCount, a?.CachedInputTokenCount), (b?.InputTokenCount, b?.OutputTokenCount, b?.TotalTokenCount, b?.CachedInputTokenCount));
+        var a = document.Contents.OfType<UsageContent>().SingleOrDefault()?.Details;
+        var b = fast.Contents.OfType<UsageContent>().SingleOrDefault()?.Details;
+        Assert.Equal(
+            (a?.InputTokenCount, a?.OutputTokenCount, a?.TotalTokenCount, a?.CachedInputTokenCount),
+            (b?.InputTokenCount, b?.OutputTokenCount, b?.TotalTokenCount, b?.CachedInputTokenCount));
     }
 
     [Fact]
