@@ -5,15 +5,19 @@
 #   gateway  wrk -> platform (API-key auth, model routing, OpenAI SDK upstream call, cost accounting) -> nginx
 #   budgeted the same gateway, with a key of a tenant whose tenant and key budgets are set (reserve + settle per request)
 # Concurrency 1, 8 and 32; ROUNDS rounds (default 3) of DURATION (default 5s); medians of req/s, p50, p99.
-# A run with any non-2xx response is reported invalid. Also reports the gateway's peak RSS (VmHWM).
-# usage: deploy/bench/run.sh [--rounds N] [--duration 5s]
+# A run with any non-2xx response is reported invalid. Also reports the gateway's peak RSS (VmHWM), and the CPU
+# time yarp and the gateway spent per request (utime+stime from /proc/<pid>/stat over each measured run).
+# --stream: the same three targets, streamed: nginx answers 40 chat.completion.chunk events, a finish chunk, a usage
+# chunk and [DONE] (about 10 KB of server-sent events); wrk posts "stream":true with include_usage (stream.lua).
+# usage: deploy/bench/run.sh [--rounds N] [--duration 5s] [--stream]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=3; DURATION=5s
+ROUNDS=3; DURATION=5s; STREAM=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
+    --stream) STREAM=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -39,9 +43,22 @@ dotnet publish deploy/bench/YarpBaseline -c Release -o "$work/yarp" --nologo -v 
 NGINX_PORT=$(free_port); YARP_PORT=$(free_port); GW_PORT=$(free_port)
 mkdir -p "$work/nginx"
 sed -e "s#__DIR__#$work/nginx#g" -e "s#__PORT__#$NGINX_PORT#g" deploy/bench/nginx.conf.template > "$work/nginx/nginx.conf"
+# The streamed answer nginx serves under /stream/: a role chunk, 39 more content chunks, finish, usage, [DONE].
+{
+  chunk='data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"bench-upstream","system_fingerprint":"fp_bench",'
+  printf '%s"choices":[{"index":0,"delta":{"role":"assistant","content":"Tok00"},"logprobs":null,"finish_reason":null}]}\n\n' "$chunk"
+  for i in $(seq 1 39); do
+    printf '%s"choices":[{"index":0,"delta":{"content":" tok%02d"},"logprobs":null,"finish_reason":null}]}\n\n' "$chunk" "$i"
+  done
+  printf '%s"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n' "$chunk"
+  printf '%s"choices":[],"usage":{"prompt_tokens":21,"completion_tokens":40,"total_tokens":61}}\n\n' "$chunk"
+  printf 'data: [DONE]\n\n'
+} > "$work/nginx/stream.sse"
+chmod o+x "$work" "$work/nginx" && chmod o+r "$work/nginx/stream.sse"  # nginx's worker runs as nobody
 nginx -c "$work/nginx/nginx.conf" & pids+=($!)
 
-(cd "$work/yarp" && exec dotnet YarpBaseline.dll --urls "http://127.0.0.1:$YARP_PORT" --upstream "http://127.0.0.1:$NGINX_PORT") >/dev/null 2>&1 & pids+=($!)
+(cd "$work/yarp" && exec dotnet YarpBaseline.dll --urls "http://127.0.0.1:$YARP_PORT" --upstream "http://127.0.0.1:$NGINX_PORT") >/dev/null 2>&1 & YARP_PID=$!
+pids+=($YARP_PID)
 
 export BENCH_KEY="bench-client-key-0123456789abcdef0123456789"
 (cd "$work/gateway" && exec env ${GATEWAY_ENV:-} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
@@ -52,6 +69,9 @@ export BENCH_KEY="bench-client-key-0123456789abcdef0123456789"
   --Platform:Models:9:Name=bench --Platform:Models:9:Provider=openai \
   --Platform:Models:9:Endpoint="http://127.0.0.1:$NGINX_PORT/v1" --Platform:Models:9:UpstreamModel=gpt-4o-mini \
   --Platform:Models:9:MaxRetries=0 \
+  --Platform:Models:8:Name=bench-stream --Platform:Models:8:Provider=openai \
+  --Platform:Models:8:Endpoint="http://127.0.0.1:$NGINX_PORT/stream/v1" --Platform:Models:8:UpstreamModel=gpt-4o-mini \
+  --Platform:Models:8:MaxRetries=0 \
   --Logging:LogLevel:Default=Warning) >"$work/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 
 wait_http "http://127.0.0.1:$NGINX_PORT/"
@@ -59,9 +79,17 @@ wait_http "http://127.0.0.1:$YARP_PORT/"
 wait_http "http://127.0.0.1:$GW_PORT/health/ready"
 GW_DOTNET_PID=$GW_PID
 
-declare -A URL=( [direct]="http://127.0.0.1:$NGINX_PORT/v1/chat/completions"
-                 [yarp]="http://127.0.0.1:$YARP_PORT/v1/chat/completions"
+# Streamed requests go to nginx's /stream/ location: through YARP by path, through the gateway by the model
+# route bench-stream, whose endpoint is that location.
+prefix=""; SCRIPT=deploy/bench/post.lua; UNIT=req; RATE=req/s; CHECK='{"model":"bench","messages":[{"role":"user","content":"hi"}]}'
+if [ "$STREAM" = 1 ]; then
+  prefix=/stream; SCRIPT=deploy/bench/stream.lua; UNIT=stream; RATE=streams/s
+  CHECK='{"model":"bench-stream","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}'
+fi
+declare -A URL=( [direct]="http://127.0.0.1:$NGINX_PORT$prefix/v1/chat/completions"
+                 [yarp]="http://127.0.0.1:$YARP_PORT$prefix/v1/chat/completions"
                  [gateway]="http://127.0.0.1:$GW_PORT/v1/chat/completions" )
+declare -A PID=( [direct]="" [yarp]="$YARP_PID" [gateway]="$GW_PID" [budgeted]="$GW_PID" )
 TARGETS=(direct yarp gateway budgeted); CONNS=(1 8 32)
 
 # A second tenant whose tenant and key scopes have budgets (large enough never to refuse): every request reserves on both.
@@ -74,33 +102,45 @@ BUDGET_CREATED=$(api POST /api/v1/tenants/budgeted/keys "$ADMIN" '{"name":"clien
 BUDGET_KEY=$(json_field secret <<<"$BUDGET_CREATED"); BUDGET_KEY_ID=$(json_field key.id <<<"$BUDGET_CREATED")
 api PUT /api/v1/budgets/tenant/budgeted "$OWNER" '{"limits":[{"metric":"usd","amount":1000000,"window":"day"},{"metric":"requests","amount":1000000000,"window":"minute"}]}' >/dev/null
 api PUT "/api/v1/budgets/key/$BUDGET_KEY_ID" "$OWNER" '{"limits":[{"metric":"tokens","amount":1000000000000,"window":"month"}]}' >/dev/null
-URL[budgeted]="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+URL[budgeted]="${URL[gateway]}"
 declare -A KEY=( [direct]="$BENCH_KEY" [yarp]="$BENCH_KEY" [gateway]="$BENCH_KEY" [budgeted]="$BUDGET_KEY" )
 
-# A request through each target must succeed before measuring.
+# A request through each target must succeed before measuring (a stream: end with [DONE], after a usage chunk).
 for t in "${TARGETS[@]}"; do
   code=$(curl -s -o "$work/check.json" -w '%{http_code}' -X POST "${URL[$t]}" -H "Content-Type: application/json" \
-    -H "Authorization: Bearer ${KEY[$t]}" -d '{"model":"bench","messages":[{"role":"user","content":"hi"}],"max_tokens":16}')
+    -H "Authorization: Bearer ${KEY[$t]}" -d "$CHECK")
   [ "$code" = 200 ] || { echo "$t answered $code: $(cat "$work/check.json")"; exit 1; }
+  if [ "$STREAM" = 1 ]; then
+    grep -q '"usage":{"prompt_tokens":21,"completion_tokens":40' "$work/check.json" && [ "$(tail -n 2 "$work/check.json")" = "data: [DONE]" ] \
+      || { echo "$t: the stream did not end with usage and [DONE]: $(tail -c 600 "$work/check.json")"; exit 1; }
+  fi
 done
+
+# CPU time of a process (user + system) in microseconds.
+cpu_us() { [ -n "$1" ] && awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat" || echo 0; }
 
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
 echo "Warming up..."
-for t in "${TARGETS[@]}"; do BENCH_KEY="${KEY[$t]}" wrk -t2 -c32 -d3s -s deploy/bench/post.lua "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do BENCH_KEY="${KEY[$t]}" wrk -t2 -c32 -d3s -s "$SCRIPT" "${URL[$t]}" >/dev/null; done
 
 results="$work/results.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for c in "${CONNS[@]}"; do
     for t in "${TARGETS[@]}"; do
       threads=$(( c < 2 ? 1 : 2 ))
-      out=$(BENCH_KEY="${KEY[$t]}" wrk -t"$threads" -c"$c" -d"$DURATION" --latency -s deploy/bench/post.lua "${URL[$t]}")
+      cpu0=$(cpu_us "${PID[$t]}")
+      out=$(BENCH_KEY="${KEY[$t]}" wrk -t"$threads" -c"$c" -d"$DURATION" --latency -s "$SCRIPT" "${URL[$t]}")
+      cpu1=$(cpu_us "${PID[$t]}")
       rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+      n=$(awk '/requests in/ {print $1}' <<<"$out")
+      cpu=$( [ -n "${PID[$t]}" ] && awk -v a="$cpu0" -v b="$cpu1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / (n > 0 ? n : 1) }' || echo -)
       p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
       p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
       bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out"); bad=${bad:-0}
       errs=$(awk '/Socket errors:/ {gsub(",",""); print $4+$6+$8+$10}' <<<"$out"); errs=${errs:-0}
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" "$t" "$rps" "$p50" "$p99" "$((bad + errs))" >> "$results"
-      printf 'round %s  c=%-2s  %-8s %10s req/s  p50 %7s ms  p99 %7s ms  non-2xx/errors %s\n' "$round" "$c" "$t" "$rps" "$p50" "$p99" "$((bad + errs))"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" "$t" "$rps" "$p50" "$p99" "$((bad + errs))" "$cpu" >> "$results"
+      printf 'round %s  c=%-2s  %-8s %10s %s  p50 %7s ms  p99 %7s ms  cpu %5s us/%s  non-2xx/errors %s\n' \
+        "$round" "$c" "$t" "$rps" "$RATE" "$p50" "$p99" "$cpu" "$UNIT" "$((bad + errs))"
     done
   done
 done
@@ -110,10 +150,11 @@ median() { sort -g | awk '{a[NR]=$1} END { if (NR%2) print a[(NR+1)/2]; else pri
 col() { awk -F'\t' -v c="$1" -v t="$2" -v k="$3" '$2==c && $3==t {print $k}' "$results" | median; }
 
 echo
-echo "## Gateway benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $ROUNDS rounds x $DURATION, medians)"
+mode=""; [ "$STREAM" = 1 ] && mode=", streamed (40 chunks + usage)"
+echo "## Gateway benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $ROUNDS rounds x $DURATION, medians$mode)"
 echo
-echo "| conns | target | req/s | p50 ms | p99 ms | added p50 vs direct (ms) | non-2xx |"
-echo "|---|---|---|---|---|---|---|"
+echo "| conns | target | $RATE | p50 ms | p99 ms | added p50 vs direct (ms) | CPU us/$UNIT | non-2xx |"
+echo "|---|---|---|---|---|---|---|---|"
 invalid=0
 for c in "${CONNS[@]}"; do
   d50=$(col "$c" direct 5)
@@ -121,13 +162,17 @@ for c in "${CONNS[@]}"; do
     bad=$(awk -F'\t' -v c="$c" -v t="$t" '$2==c && $3==t {s+=$7} END {print s+0}' "$results")
     [ "$bad" -eq 0 ] || invalid=1
     p50=$(col "$c" "$t" 5)
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$t" "$(col "$c" "$t" 4)" "$p50" "$(col "$c" "$t" 6)" \
-      "$(awk -v a="$p50" -v b="$d50" 'BEGIN{printf "%+.3f", a-b}')" "$bad"
+    cpu=-; [ -n "${PID[$t]}" ] && cpu=$(col "$c" "$t" 8)
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$t" "$(col "$c" "$t" 4)" "$p50" "$(col "$c" "$t" 6)" \
+      "$(awk -v a="$p50" -v b="$d50" 'BEGIN{printf "%+.3f", a-b}')" "$cpu" "$bad"
   done
 done
 gw32=$(col 32 gateway 4); yarp32=$(col 32 yarp 4)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f%%", 100*a/b}'; }
 echo
-echo "- gateway / bare YARP throughput at 32 connections: $(awk -v a="$gw32" -v b="$yarp32" 'BEGIN{printf "%.1f%%", 100*a/b}') (target >= 50%)"
+echo "- gateway / bare YARP throughput at 32 connections: $(ratio "$gw32" "$yarp32") (target >= 50%)"
+echo "- gateway / bare YARP at 1 and 8 connections: $(ratio "$(col 1 gateway 4)" "$(col 1 yarp 4)"), $(ratio "$(col 8 gateway 4)" "$(col 8 yarp 4)")"
+echo "- CPU per $UNIT at 32 connections: gateway $(col 32 gateway 8) us, bare YARP $(col 32 yarp 8) us ($(awk -v a="$(col 32 gateway 8)" -v b="$(col 32 yarp 8)" 'BEGIN{printf "%.1fx", a/b}'))"
 echo "- gateway added p50 over direct at 1 connection: $(awk -v a="$(col 1 gateway 5)" -v b="$(col 1 direct 5)" 'BEGIN{printf "%.3f ms", a-b}') (target < 0.25 ms)"
 echo "- budgets on (tenant + key) / off, at 32 connections: $(awk -v a="$(col 32 budgeted 4)" -v b="$gw32" 'BEGIN{printf "%.1f%%", 100*a/b}') (target >= 90%)"
 echo "- budgets on added p50 at 1 connection: $(awk -v a="$(col 1 budgeted 5)" -v b="$(col 1 gateway 5)" 'BEGIN{printf "%+.3f ms", a-b}')"

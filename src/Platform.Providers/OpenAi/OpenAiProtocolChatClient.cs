@@ -39,7 +39,8 @@ public sealed class OpenAiProtocolChatClient(ChatClient client, string model, bo
         using var content = Body(messages, options, stream: true);
         var result = await client.CompleteChatAsync(content, new RequestOptions { CancellationToken = cancellationToken, BufferResponse = false }).ConfigureAwait(false);
         using var response = result.GetRawResponse();
-        var stream = response.ContentStream ?? throw new InvalidDataException("The provider answered a stream request without a body.");
+        await using var stream = new ReadAheadStream(
+            response.ContentStream ?? throw new InvalidDataException("The provider answered a stream request without a body."));
         var reader = new OpenAiWire.StreamReader();
         var events = SseParser.Create(stream, (_, data) => data.SequenceEqual("[DONE]"u8) ? Done : data.IsEmpty ? null : reader.Read(data));
         await foreach (var item in events.EnumerateAsync(cancellationToken).ConfigureAwait(false))

@@ -421,8 +421,320 @@ public static class OpenAiWire
     {
         private readonly SortedDictionary<int, (string? Id, string? Name, StringBuilder Arguments)> _calls = [];
 
+        // The last chunk's id and model: providers repeat them in every chunk, so one string each per stream.
+        private string? _id;
+        private string? _model;
+
+        // The bytes before "choices" of the last chunk read in one pass (id, object, created, model...), which
+        // providers repeat in every chunk of a stream, and the id and model they hold.
+        private byte[]? _prefix;
+        private string? _prefixId;
+        private string? _prefixModel;
+
         /// <summary>Reads one <c>data:</c> payload.</summary>
+        /// <remarks>
+        /// Chunks of text, a finish reason or usage (nearly all of them) are read in one pass of a
+        /// <see cref="Utf8JsonReader"/>; a chunk with tool calls, an error object or an unexpected shape is read
+        /// through a <see cref="JsonDocument"/>, with the same result. Building a document for every chunk was the
+        /// largest cost of a streamed request.
+        /// </remarks>
         public ChatResponseUpdate Read(ReadOnlySpan<byte> data)
+        {
+            if (TryReadAfterPrefix(data, out var text, out var finish))
+            {
+                return Update(_prefixId, _prefixModel, text, finish, null);
+            }
+
+            return TryReadPlainChunk(data, out var id, out var model, out text, out finish, out var usage)
+                ? Update(id, model, text, finish, usage)
+                : ReadDocument(data);
+        }
+
+        /// <summary>
+        /// A chunk that begins with the same bytes as the last one up to its <c>choices</c>, and ends after them: only
+        /// the choices are read (the bytes before them are the ones already read, so they hold the same id and model).
+        /// </summary>
+        private bool TryReadAfterPrefix(ReadOnlySpan<byte> data, out string? text, out ChatFinishReason? finish)
+        {
+            (text, finish) = (null, null);
+            if (_prefix is not { } prefix || !data.StartsWith(prefix))
+            {
+                return false;
+            }
+
+            var rest = data[prefix.Length..];
+            var reader = new Utf8JsonReader(rest);
+            if (!reader.Read() || !TryReadChoices(ref reader, ref text, ref finish) || reader.TokenType != JsonTokenType.EndArray)
+            {
+                return false;
+            }
+
+            // Nothing but the end of the object may follow (a usage object, say, goes the long way).
+            var after = rest[(int)reader.BytesConsumed..].TrimStart(" \t\r\n"u8);
+            return after.Length > 0 && after[0] == (byte)'}';
+        }
+
+        private ChatResponseUpdate Update(string? id, string? model, string? text, ChatFinishReason? finish, UsageDetails? usage)
+        {
+            var contents = new List<AIContent>(2);
+            if (text is not null)
+            {
+                contents.Add(new TextContent(text));
+            }
+
+            if (finish is not null)
+            {
+                FlushCalls(contents);
+            }
+
+            if (usage is not null)
+            {
+                contents.Add(new UsageContent(usage));
+            }
+
+            return new ChatResponseUpdate(ChatRole.Assistant, contents) { ResponseId = id, ModelId = model, FinishReason = finish };
+        }
+
+        /// <summary>
+        /// One pass over a chunk without tool calls or an error. False (and the chunk goes to <see cref="ReadDocument"/>)
+        /// at anything else. Where a name repeats, the last one counts, as with <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>.
+        /// </summary>
+        private bool TryReadPlainChunk(
+            ReadOnlySpan<byte> data, out string? id, out string? model, out string? text, out ChatFinishReason? finish, out UsageDetails? usage)
+        {
+            (id, model, text, finish, usage) = (null, null, null, null, null);
+            var reader = new Utf8JsonReader(data);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            var seenChoicesOrUsage = false;
+            var prefixLength = 0;
+            (string? prefixId, string? prefixModel) = (null, null);
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    id = ReadString(ref reader, ref _id);
+                }
+                else if (reader.ValueTextEquals("model"u8))
+                {
+                    model = ReadString(ref reader, ref _model);
+                }
+                else if (reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    if (!seenChoicesOrUsage && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        prefixLength = (int)reader.TokenStartIndex;
+                        (prefixId, prefixModel) = (id, model);
+                    }
+
+                    seenChoicesOrUsage = true;
+                    (text, finish) = (null, null);
+                    if (!TryReadChoices(ref reader, ref text, ref finish))
+                    {
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("usage"u8))
+                {
+                    seenChoicesOrUsage = true;
+                    reader.Read();
+                    usage = ReadUsage(ref reader);
+                }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    return false;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (prefixLength > 0 && (_prefix is null || !data.StartsWith(_prefix)))
+            {
+                (_prefix, _prefixId, _prefixModel) = (data[..prefixLength].ToArray(), prefixId, prefixModel);
+            }
+
+            return true;
+        }
+
+        /// <summary>The first choice's text and finish reason; false at tool calls or a choice that is not an object.</summary>
+        private static bool TryReadChoices(ref Utf8JsonReader reader, ref string? text, ref ChatFinishReason? finish)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                reader.Skip();
+                return true;
+            }
+
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.EndArray)
+            {
+                return true;
+            }
+
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("delta"u8))
+                {
+                    reader.Read();
+                    text = null;
+                    if (!TryReadDelta(ref reader, ref text))
+                    {
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("finish_reason"u8))
+                {
+                    string? reason = null;
+                    finish = FinishReason(ReadString(ref reader, ref reason));
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            // The other choices (n > 1) are not passed on.
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                reader.Skip();
+            }
+
+            return true;
+        }
+
+        private static bool TryReadDelta(ref Utf8JsonReader reader, ref string? text)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                return true;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("content"u8))
+                {
+                    string? content = null;
+                    text = ReadString(ref reader, ref content) is { Length: > 0 } value ? value : null;
+                }
+                else if (reader.ValueTextEquals("tool_calls"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        return false;
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return true;
+        }
+
+        private static UsageDetails? ReadUsage(ref Utf8JsonReader reader)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                return null;
+            }
+
+            var usage = new UsageDetails();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("prompt_tokens"u8))
+                {
+                    usage.InputTokenCount = ReadLong(ref reader);
+                }
+                else if (reader.ValueTextEquals("completion_tokens"u8))
+                {
+                    usage.OutputTokenCount = ReadLong(ref reader);
+                }
+                else if (reader.ValueTextEquals("total_tokens"u8))
+                {
+                    usage.TotalTokenCount = ReadLong(ref reader);
+                }
+                else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+                {
+                    reader.Read();
+                    usage.CachedInputTokenCount = null;
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("cached_tokens"u8))
+                        {
+                            usage.CachedInputTokenCount = ReadLong(ref reader);
+                        }
+                        else
+                        {
+                            reader.Read();
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return usage;
+        }
+
+        private static long? ReadLong(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n))
+            {
+                return n;
+            }
+
+            reader.Skip();
+            return null;
+        }
+
+        /// <summary>
+        /// Moves to a property's value: a string (<paramref name="last"/> itself when it has the same text, so repeated
+        /// values make no new string), or null for any other value, which is skipped.
+        /// </summary>
+        private static string? ReadString(ref Utf8JsonReader reader, ref string? last)
+        {
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                reader.Skip();
+                return null;
+            }
+
+            return last is not null && reader.ValueTextEquals(last) ? last : last = reader.GetString()!;
+        }
+
+        /// <summary>Reads one <c>data:</c> payload through a <see cref="JsonDocument"/>: any chunk, tool calls and errors included.</summary>
+        internal ChatResponseUpdate ReadDocument(ReadOnlySpan<byte> data)
         {
             var reader = new Utf8JsonReader(data);
             using var document = JsonDocument.ParseValue(ref reader);
@@ -573,16 +885,18 @@ public static class OpenAiWire
     };
 
     private static ChatFinishReason? FinishReason(JsonElement choice) =>
-        choice.TryGetProperty("finish_reason", out var reason) && reason.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(reason.GetString())
-            ? reason.GetString() switch
-            {
-                "stop" => ChatFinishReason.Stop,
-                "length" => ChatFinishReason.Length,
-                "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,
-                "content_filter" => ChatFinishReason.ContentFilter,
-                var other => new ChatFinishReason(other!),
-            }
-            : null;
+        choice.TryGetProperty("finish_reason", out var reason) && reason.ValueKind == JsonValueKind.String ? FinishReason(reason.GetString()) : null;
+
+    private static ChatFinishReason? FinishReason(string? reason) => string.IsNullOrWhiteSpace(reason)
+        ? null
+        : reason switch
+        {
+            "stop" => ChatFinishReason.Stop,
+            "length" => ChatFinishReason.Length,
+            "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,
+            "content_filter" => ChatFinishReason.ContentFilter,
+            _ => new ChatFinishReason(reason),
+        };
 
     private static UsageDetails? Usage(JsonElement usage)
     {

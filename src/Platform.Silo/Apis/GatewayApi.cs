@@ -233,6 +233,7 @@ public static class GatewayApi
             response.Headers["X-Accel-Buffering"] = "no";
 
             var body = response.BodyWriter;
+            var chunks = new ChunkWriter(clientModel, id, created);
             var first = true;
             while (true)
             {
@@ -259,19 +260,15 @@ public static class GatewayApi
 
                 if (CompletionWriter.HasChunkPayload(update, first))
                 {
-                    body.Write("data: "u8);
-                    CompletionWriter.WriteChunk(body, update, clientModel, id, created, first);
-                    body.Write("\n\n"u8);
+                    chunks.Write(body, update, first);
                     first = false;
-                    stream.Pause();
-                    await body.FlushAsync(aborted);
                 }
 
                 bool more;
                 try
                 {
-                    stream.Touch();
-                    more = await stream.Updates.MoveNextAsync();
+                    // Flushes what was written while the provider is read, unless its next update is already here.
+                    more = await stream.MoveNextAsync(body, aborted);
                 }
                 catch (Exception ex) when (!aborted.IsCancellationRequested)
                 {

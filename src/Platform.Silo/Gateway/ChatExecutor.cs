@@ -11,32 +11,12 @@ namespace Platform.Silo.Gateway;
 /// <summary>Which route served a request, after how many attempts, and whether it was a fallback.</summary>
 public sealed record ServedBy(ResolvedRoute Route, int Attempts, bool Fallback);
 
-/// <summary>An open stream whose first update already arrived (so the client can be answered).</summary>
-public sealed class OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, ServedBy servedBy, CancellationTokenSource timeout) : IAsyncDisposable
-{
-    public IAsyncEnumerator<ChatResponseUpdate> Updates { get; } = updates;
-
-    public ServedBy ServedBy { get; } = servedBy;
-
-    /// <summary>Idle timeout: restarted before every wait for the provider, so a stream that stalls ends with an error instead of hanging.</summary>
-    public void Touch() => timeout.CancelAfter(ServedBy.Route.Timeout);
-
-    /// <summary>Stops the idle timer while we write to the client: a slow client is not a slow provider.</summary>
-    public void Pause() => timeout.CancelAfter(Timeout.InfiniteTimeSpan);
-
-    public async ValueTask DisposeAsync()
-    {
-        await Updates.DisposeAsync().ConfigureAwait(false);
-        timeout.Dispose();
-    }
-}
-
 /// <summary>
 /// Calls a route with its timeout and jittered-backoff retries on 429, 5xx, timeouts and garbage, then the
 /// routes of its fallback list in order. A stream counts as failed only until its first update: after that
 /// the client has bytes and the stream can only end with an error event.
 /// </summary>
-public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<ChatExecutor> logger)
+public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<ChatExecutor> logger, TimeProvider time)
 {
     public Task<(ChatResponse Response, ServedBy ServedBy)> CompleteAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken) =>
         ExecuteAsync(primary, new TokenCounter.PromptSize(request.Messages), (route, token) => route.Chat!.GetResponseAsync(request.Messages, request.Options, token), cancellationToken);
@@ -96,8 +76,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 {
                     if (await updates.MoveNextAsync().ConfigureAwait(false))
                     {
-                        var open = new OpenStream(updates, new ServedBy(route, attempts, fallback), timeout);
-                        open.Touch();
+                        var open = new OpenStream(updates, new ServedBy(route, attempts, fallback), timeout, time);
                         opened = true;
                         return open;
                     }

@@ -54,15 +54,32 @@ public static class CompletionWriter
     }
 
     /// <summary>Whether an update has anything for the client (text, tool calls, a finish reason, or is the first).</summary>
-    public static bool HasChunkPayload(ChatResponseUpdate update, bool first) =>
-        first || update.FinishReason is not null || update.Text.Length > 0 || update.Contents.Any(c => c is FunctionCallContent);
+    public static bool HasChunkPayload(ChatResponseUpdate update, bool first)
+    {
+        if (first || update.FinishReason is not null)
+        {
+            return true;
+        }
+
+        // Called for every chunk of every stream: an indexed loop, no LINQ and no enumerator.
+        var contents = update.Contents;
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is TextContent { Text.Length: > 0 } or FunctionCallContent)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>One <c>chat.completion.chunk</c>.</summary>
     public static void WriteChunk(IBufferWriter<byte> buffer, ChatResponseUpdate update, string model, string id, long created, bool first)
     {
         var text = update.Text;
-        var calls = update.Contents.OfType<FunctionCallContent>().ToList();
-        using var json = new Utf8JsonWriter(buffer);
+        var calls = FunctionCalls(update.Contents);
+        var json = ChunkJson(buffer);
         WriteChunkStart(json, id, created, model);
         json.WriteStartArray("choices");
         json.WriteStartObject();
@@ -97,6 +114,7 @@ public static class CompletionWriter
         json.WriteEndObject();
         json.WriteEndArray();
         json.WriteEndObject();
+        json.Flush();
     }
 
     /// <summary>The final usage chunk (<c>stream_options.include_usage</c>): empty choices, usage, and the platform's cost.</summary>
@@ -156,6 +174,45 @@ public static class CompletionWriter
     }
 
     public static string FormatCost(decimal cost) => cost.ToString("0.##########", CultureInfo.InvariantCulture);
+
+    /// <summary>One writer per thread for the chunks of every stream (a chunk is written synchronously), instead of one per chunk.</summary>
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_chunkJson;
+
+    private static Utf8JsonWriter ChunkJson(IBufferWriter<byte> buffer)
+    {
+        if (t_chunkJson is { } json)
+        {
+            json.Reset(buffer);
+            return json;
+        }
+
+        return t_chunkJson = new Utf8JsonWriter(buffer);
+    }
+
+    /// <summary>A JSON string, escaped as every other string of the chunks (with the writer of <see cref="WriteChunk"/>).</summary>
+    internal static void WriteStringValue(IBufferWriter<byte> buffer, string value)
+    {
+        var json = ChunkJson(buffer);
+        json.WriteStringValue(value);
+        json.Flush();
+    }
+
+    private static List<FunctionCallContent> FunctionCalls(IList<AIContent> contents)
+    {
+        List<FunctionCallContent>? calls = null;
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is FunctionCallContent call)
+            {
+                (calls ??= []).Add(call);
+            }
+        }
+
+        return calls ?? NoCalls;
+    }
+
+    private static readonly List<FunctionCallContent> NoCalls = [];
 
     private static void WriteChunkStart(Utf8JsonWriter json, string id, long created, string model)
     {

@@ -414,6 +414,20 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AStreamThatStallsLongerThanTheRouteTimeout_EndsWithATimeoutEvent_AfterTheTextItHad()
+    {
+        // The route times out after 1 s of silence; the provider sends one chunk, then nothing for 30 s.
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("stalling", stream: true)));
+        var events = Events(await response.Content.ReadAsStringAsync(), out var done);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(done);
+        Assert.Equal("Hello", events[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+        Assert.Equal("upstream_timeout", events[^1].GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task AnErrorObjectRefusingTheRequestInAStream_Is400AndNotRetried()
     {
         var before = fixture.Upstream.Calls.GetValueOrDefault("stream-refusal");

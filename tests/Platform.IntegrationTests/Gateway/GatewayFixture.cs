@@ -58,6 +58,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("tools", "openai", "tools");
         Route("azure-tools", "azure-openai", "tools");
         Route("thinking", "openai", "thinking", retries: 0, timeout: 1);
+        Route("stalling", "openai", "stalling", retries: 0, timeout: 1);
         Route("small-window", "openai", "small-window", window: 60, fallback: "wide-window");
         Route("wide-window", "openai", "wide-window", window: 100_000);
         Route("small-only", "openai", "small-only", window: 60);

@@ -17,6 +17,7 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <c>limited</c> (always 429 with <c>retry-after: 120</c>; <c>limited-huge</c>: <c>1e12</c>),
 /// <c>context-400</c> (400 <c>context_length_exceeded</c>),
 /// <c>thinking</c> (streams reasoning chunks with no visible text every 300 ms for 1.8 s, then an answer),
+/// <c>stalling</c> (streams one chunk, then nothing for 30 s),
 /// <c>stream-refusal</c> (a 200 stream whose first event is an <c>invalid_request_error</c> object).
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncLifetime
@@ -131,6 +132,15 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
             }
 
             await context.Response.WriteAsync("data: {\"id\":\"t\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Thought it through\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+            return;
+        }
+
+        if (model == "stalling" && stream)
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"id\":\"s\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\"},\"finish_reason\":null}]}\n\n");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { });
             return;
         }
 

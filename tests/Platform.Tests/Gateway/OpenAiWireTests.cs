@@ -204,8 +204,95 @@ public sealed class OpenAiWireTests
     }
 
     [Theory]
+    [InlineData("""{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"logprobs":null,"finish_reason":null}]}""")]
+    [InlineData("""{"id":"c1","choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}],"usage":null}""")]
+    [InlineData("""{"id":"c1","choices":[],"usage":{"prompt_tokens":21,"completion_tokens":40,"total_tokens":61,"prompt_tokens_details":{"cached_tokens":5,"audio_tokens":0}}}""")]
+    [InlineData("""{"id":"c1","choices":[],"usage":{"prompt_tokens":1.5,"completion_tokens":"2","total_tokens":99999999999999999999,"prompt_tokens_details":[]}}""")]
+    [InlineData("""{"id":{"odd":[1,{"x":2}]},"model":7,"choices":{"index":0},"extra":[{"a":[]}]}""")]
+    [InlineData("""{"id":"a","id":"b","model":"x\u00e9\"y","choices":[{"delta":{"content":"one","content":"two"},"finish_reason":"length","finish_reason":"  "}]}""")]
+    [InlineData("""{"choices":[{"delta":{"content":"a"},"finish_reason":"stop"}],"choices":[{"delta":{"content":"b"}}]}""")]
+    [InlineData("""{"choices":[{"delta":{"content":{"text":"no"},"tool_calls":null,"reasoning_content":"hmm"},"finish_reason":"content_filter"},{"delta":{"content":"second"}}]}""")]
+    [InlineData("""{"choices":[{"delta":[1,2],"finish_reason":"tool_calls"}],"usage":{"completion_tokens":3}}""")]
+    [InlineData("""{"choices":[{"delta":{"content":"x"},"finish_reason":"something_new"}],"error":null}""")]
+    [InlineData("""{"choices":[{"delta":{"content":"Zürich 東京 \ud83d\ude00"},"finish_reason":7}]} trailing""")]
+    public void StreamReader_OnePassRead_GivesTheSameUpdateAsTheDocumentRead(string json)
+    {
+        var data = Encoding.UTF8.GetBytes(json);
+
+        var fast = new OpenAiWire.StreamReader().Read(data);
+        var document = new OpenAiWire.StreamReader().ReadDocument(data);
+
+        Assert.Equal(document.Text, fast.Text);
+        Assert.Equal(document.FinishReason, fast.FinishReason);
+        Assert.Equal(document.ResponseId, fast.ResponseId);
+        Assert.Equal(document.ModelId, fast.ModelId);
+        Assert.Equal(document.Role, fast.Role);
+        Assert.Equal(document.Contents.Select(c => c.GetType()), fast.Contents.Select(c => c.GetType()));
+        var a = document.Contents.OfType<UsageContent>().SingleOrDefault()?.Details;
+        var b = fast.Contents.OfType<UsageContent>().SingleOrDefault()?.Details;
+        Assert.Equal(
+            (a?.InputTokenCount, a?.OutputTokenCount, a?.TotalTokenCount, a?.CachedInputTokenCount),
+            (b?.InputTokenCount, b?.OutputTokenCount, b?.TotalTokenCount, b?.CachedInputTokenCount));
+    }
+
+    [Fact]
+    public void StreamReader_ChunksRepeatingTheLastOnesStart_GiveTheSameUpdatesAsTheDocumentRead()
+    {
+        const string start = """{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":""";
+        string[] chunks =
+        [
+            start + """[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""",
+            start + """[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}""",
+            start + """ [{"index":0,"delta":{"content":" there"},"finish_reason":null}] } trailing""",
+            start + """[{"index":0,"delta":{"content":"x"},"finish_reason":null}],"model":"other"}""",
+            start + """[{"index":0,"delta":{"content":"y"}}],"usage":{"prompt_tokens":2}}""",
+            """{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"delta":{"content":"new id"}}]}""",
+            """{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"delta":{"content":"again"}}]}""",
+            start + """[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}""",
+            start + """[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""",
+            start + """[{"index":0,"delta":{"content":"z"},"finish_reason":"stop"}]}""",
+            start + """[],"usage":{"prompt_tokens":21,"completion_tokens":40,"total_tokens":61}}""",
+        ];
+
+        var reader = new OpenAiWire.StreamReader();
+        var reference = new OpenAiWire.StreamReader();
+        foreach (var chunk in chunks)
+        {
+            var data = Encoding.UTF8.GetBytes(chunk);
+            var (fast, document) = (reader.Read(data), reference.ReadDocument(data));
+
+            Assert.Equal(document.Text, fast.Text);
+            Assert.Equal(document.FinishReason, fast.FinishReason);
+            Assert.Equal(document.ResponseId, fast.ResponseId);
+            Assert.Equal(document.ModelId, fast.ModelId);
+            Assert.Equal(document.Contents.Select(c => c.GetType()), fast.Contents.Select(c => c.GetType()));
+            Assert.Equal(
+                document.Contents.OfType<UsageContent>().Select(u => (u.Details.InputTokenCount, u.Details.OutputTokenCount)),
+                fast.Contents.OfType<UsageContent>().Select(u => (u.Details.InputTokenCount, u.Details.OutputTokenCount)));
+        }
+
+        // A chunk cut short after a start like the last one's is refused like any other.
+        Assert.ThrowsAny<JsonException>(() => reader.Read(Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"cut""")));
+        Assert.ThrowsAny<JsonException>(() => reader.Read(Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"cut"}}]""")));
+    }
+
+    [Fact]
+    public void StreamReader_FinishReasonAfterToolCallFragments_CarriesTheCalls_AlsoOnTheOnePassRead()
+    {
+        var reader = new OpenAiWire.StreamReader();
+        reader.Read("""{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}"""u8);
+
+        var finish = reader.Read("""{"id":"x","choices":[{"delta":{"content":"done"},"finish_reason":"tool_calls"}]}"""u8);
+
+        Assert.Equal("done", finish.Text);
+        Assert.Equal("c", Assert.Single(finish.Contents.OfType<FunctionCallContent>()).CallId);
+    }
+
+    [Theory]
     [InlineData("[1,2]")]
     [InlineData("{\"choices\":")]
+    [InlineData("{\"choices\":[{\"delta\":{\"content\":\"a\"}}]")]
+    [InlineData("{\"id\":\"a\",}")]
     public void StreamReader_RefusesErrorsAndGarbage(string json)
     {
         var reader = new OpenAiWire.StreamReader();
