@@ -145,11 +145,13 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         var scopes = Scopes(caller, index, tenantKey, deployment, user, out var userDefault);
         var id = Guid.NewGuid().ToString("N");
 
-        var input = TokenCounter.CountPrompt(plan.Request.Messages);
         if (scopes.Count == 0)
         {
-            return (new Admission(agent, tenantKey, [], id, dimensions, default, [], 0, input), null);
+            // Nothing limits it: only its settlement, for the tenant's spend report.
+            return (new Admission(agent, tenantKey, [], id, dimensions, default, [], 0, 0), null);
         }
+
+        var input = TokenCounter.CountPrompt(plan.Request.Messages);
 
         var options = plan.Request.Options;
         var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
