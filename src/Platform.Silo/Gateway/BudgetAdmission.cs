@@ -107,8 +107,8 @@ public sealed class Admission
 
         if (!_scopes.Contains(_tenantKey))
         {
-            // The tenant's budget keeps the spend report's rollups, limited or not.
-            _agent.Settle(_tenantKey, settle);
+            // The tenant's budget keeps the spend report's rollups, limited or not; unlimited, it gets them summed each second.
+            _agent.Record(_tenantKey, settle.Dimensions, amount);
         }
     }
 

@@ -32,6 +32,54 @@ public sealed partial class BudgetAgent : IAsyncDisposable
         ReservationSeconds = options.Value.Budgets.ReservationSeconds;
         var period = TimeSpan.FromSeconds(ReservationSeconds / 3.0);
         _renewals = time.CreateTimer(static s => ((BudgetAgent)s!).Renew(), this, period, period);
+        _flushes = time.CreateTimer(static s => ((BudgetAgent)s!).FlushSpend(), this, SpendFlushPeriod, SpendFlushPeriod);
+    }
+
+    /// <summary>How often spend that no limit waits for (the tenant's report rollups) is sent, summed, to its budget grain.</summary>
+    public static readonly TimeSpan SpendFlushPeriod = TimeSpan.FromSeconds(1);
+
+    private readonly ITimer _flushes;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Key, SpendDimensions Dimensions), SpendTotal> _spend = new();
+
+    /// <summary>
+    /// Adds spend that reserved nothing (a request no limit of this scope applied to) to this silo's running total for
+    /// the scope; totals go to the grain once a second as one settlement each, so a request costs a dictionary update
+    /// here instead of a grain call. If this silo dies, at most the last second of such spend is not in the report.
+    /// </summary>
+    public void Record(string grainKey, SpendDimensions dimensions, BudgetAmount usage)
+    {
+        var total = _spend.GetOrAdd((grainKey, dimensions), static _ => new SpendTotal());
+        lock (total)
+        {
+            total.Amount = new BudgetAmount(total.Amount.Usd + usage.Usd, total.Amount.Tokens + usage.Tokens, total.Amount.Requests + usage.Requests);
+        }
+    }
+
+    private void FlushSpend()
+    {
+        foreach (var (key, total) in _spend)
+        {
+            BudgetAmount amount;
+            lock (total)
+            {
+                amount = total.Amount;
+                total.Amount = default;
+            }
+
+            if (amount.Requests == 0 && amount.Usd == 0 && amount.Tokens == 0)
+            {
+                // Idle for a whole period: forgotten, so distinct users do not accumulate here.
+                _spend.TryRemove(new KeyValuePair<(string, SpendDimensions), SpendTotal>(key, total));
+                continue;
+            }
+
+            Settle(key.Key, new SettleOperation(Guid.NewGuid().ToString("N"), amount, key.Dimensions));
+        }
+    }
+
+    private sealed class SpendTotal
+    {
+        public BudgetAmount Amount;
     }
 
     /// <summary>Who holds this silo's reservations: unique per process, so a restarted silo is a new holder.</summary>
@@ -202,7 +250,12 @@ public sealed partial class BudgetAgent : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _renewals.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _renewals.DisposeAsync();
+        await _flushes.DisposeAsync();
+        FlushSpend();
+    }
 
     private sealed class Lane(string key)
     {
