@@ -144,16 +144,39 @@ public static class GatewayApi
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor)
+    public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, BudgetAdmission budgets)
     {
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
-        var (model, inputs, options, base64) = await ReadEmbeddingRequestAsync(context.Request, aborted);
+        var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
         var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
+        var (admission, refusal) = await budgets.AdmitEmbeddingAsync(
+            caller, route, executor.Routes(route), user ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString()), inputs);
+        if (refusal is not null)
+        {
+            await WriteRefusalAsync(context, refusal);
+            return;
+        }
 
+        try
+        {
+            BudgetHeaders.Write(context.Response.Headers, admission!.Headroom);
+            await EmbedAsync(context, executor, route, inputs, options, base64, model, admission, aborted);
+        }
+        finally
+        {
+            admission!.Release();
+        }
+    }
+
+    private static async Task EmbedAsync(
+        HttpContext context, ChatExecutor executor, ResolvedRoute route, IReadOnlyList<string> inputs, EmbeddingGenerationOptions options, bool base64,
+        string model, Admission admission, CancellationToken aborted)
+    {
         var (embeddings, servedBy) = await executor.EmbedAsync(route, inputs, options, aborted);
         var inputTokens = embeddings.Usage?.InputTokenCount ?? inputs.Sum(i => (long)TokenCounter.Count(i));
-        var cost = route.Price.Cost(inputTokens, 0, 0);
+        var cost = servedBy.Route.Price.Cost(inputTokens, 0, 0);
+        admission.Settle(new UsageCost(inputTokens, 0, 0, cost, embeddings.Usage?.InputTokenCount is null), servedBy.Route.Name);
         SetRouteHeaders(context.Response, servedBy);
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(cost);
         context.Response.ContentType = "application/json";
@@ -161,11 +184,11 @@ public static class GatewayApi
         await context.Response.BodyWriter.FlushAsync(aborted);
     }
 
-    private static Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64)> ReadEmbeddingRequestAsync(
+    private static Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64, string? User)> ReadEmbeddingRequestAsync(
         HttpRequest request, CancellationToken aborted) =>
         ReadBodyAsync(request, GatewayJsonContext.Default.EmbeddingRequest, MapEmbedding, aborted);
 
-    private static (string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64) MapEmbedding(EmbeddingRequest wire)
+    private static (string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64, string? User) MapEmbedding(EmbeddingRequest wire)
     {
         if (string.IsNullOrWhiteSpace(wire.Model))
         {
@@ -211,7 +234,7 @@ public static class GatewayApi
             "base64" => true,
             _ => throw new PlatformException(ErrorKind.Invalid, "encoding_format must be 'float' or 'base64'", "encoding_format", "invalid_value"),
         };
-        return (wire.Model, inputs, new EmbeddingGenerationOptions { Dimensions = wire.Dimensions }, base64);
+        return (wire.Model, inputs, new EmbeddingGenerationOptions { Dimensions = wire.Dimensions }, base64, string.IsNullOrEmpty(wire.User) ? null : wire.User);
     }
 
     private static async Task<ChatOutcome> StreamAsync(

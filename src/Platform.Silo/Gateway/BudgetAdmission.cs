@@ -135,12 +135,32 @@ public sealed class Admission
 /// </summary>
 public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes, Microsoft.Extensions.Options.IOptions<PlatformOptions> options)
 {
-    public async ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
-        Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user)
+    public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
+        Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user) =>
+        AdmitAsync(caller, plan.Deployment?.Deployment.Name, route, chain, user, "max_tokens", () =>
+        {
+            var input = TokenCounter.CountPrompt(plan.Request.Messages);
+            var options = plan.Request.Options;
+            var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
+            if (options.MaxOutputTokens is null)
+            {
+                // What was reserved is what the provider may produce: it cannot cost more than the worst case.
+                options.MaxOutputTokens = (int)maxOutput;
+            }
+
+            return (input, maxOutput);
+        });
+
+    /// <summary>An embedding request: its worst case is its input, known exactly before the call.</summary>
+    public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitEmbeddingAsync(
+        Caller caller, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, IReadOnlyList<string> inputs) =>
+        AdmitAsync(caller, null, route, chain, user, "input", () => (inputs.Sum(i => (long)TokenCounter.Count(i)), 0));
+
+    private async ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
+        Caller caller, string? deployment, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, string sizeField, Func<(long Input, long MaxOutput)> size)
     {
         var index = await indexes.GetAsync(caller.TenantId);
         var tenantKey = BudgetKeys.Tenant(caller.TenantId);
-        var deployment = plan.Deployment?.Deployment.Name;
         var dimensions = new SpendDimensions(caller.KeyId, deployment, route.Name, user);
         var scopes = Scopes(caller, index, tenantKey, deployment, user, out var userDefault);
         var id = Guid.NewGuid().ToString("N");
@@ -151,15 +171,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             return (new Admission(agent, tenantKey, [], id, dimensions, default, [], 0, 0), null);
         }
 
-        var input = TokenCounter.CountPrompt(plan.Request.Messages);
-
-        var options = plan.Request.Options;
-        var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
-        if (options.MaxOutputTokens is null)
-        {
-            // What was reserved is what the provider may produce: it cannot cost more than the worst case.
-            options.MaxOutputTokens = (int)maxOutput;
-        }
+        var (input, maxOutput) = size();
 
         // Priced at the dearest route of the fallback chain: a fallback may serve it.
         var price = route.Price.Cost(input, 0, maxOutput);
@@ -218,7 +230,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         };
         var message = $"{who} budget refuses this request: {refused.Reason}";
         var error = refused.NeverFits
-            ? new PlatformException(ErrorKind.Invalid, message, "max_tokens", ErrorCodes.RequestExceedsBudget)
+            ? new PlatformException(ErrorKind.Invalid, message, sizeField, ErrorCodes.RequestExceedsBudget)
             : new PlatformException(ErrorKind.RateLimited, message, null, refused.RefusedMetric switch
             {
                 BudgetMetric.Requests => ErrorCodes.RequestsLimitExceeded,

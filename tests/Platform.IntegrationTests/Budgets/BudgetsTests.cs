@@ -327,6 +327,28 @@ public sealed class BudgetsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task Embeddings_AreAdmittedAndChargedLikeChat_NotAWayAroundTheBudget()
+    {
+        var t = await NewTenantAsync();
+        await PutAsync(t.Owner, $"/api/v1/budgets/tenant/{t.Id}", new { limits = new[] { new { metric = "requests", amount = 2m, window = "hour", rolling = true } } });
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await t.Client.PostAsync("/v1/embeddings", new StringContent("""{"model":"embed","input":"hello"}""", Encoding.UTF8, "application/json"));
+            statuses.Add(response.StatusCode);
+            if (i == 2)
+            {
+                Assert.Equal("requests_limit_exceeded", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+            }
+        }
+
+        Assert.Equal(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }, statuses);
+        var status = await StatusAsync(t.Owner, "tenant", t.Id);
+        Assert.Equal(2, status.GetProperty("settledRequests").GetInt64());
+        Assert.Equal(2 * 6 * 0.02m / 1_000_000m, status.GetProperty("settledUsd").GetDecimal()); // the fake reports 6 input tokens
+    }
+
+    [Fact]
     public async Task TheOfficialOpenAiSdk_SeesABudgetRefusalAsA429()
     {
         var t = await NewTenantAsync();
