@@ -48,10 +48,19 @@ public sealed partial class BudgetAgent : IAsyncDisposable
     /// </summary>
     public void Record(string grainKey, SpendDimensions dimensions, BudgetAmount usage)
     {
-        var total = _spend.GetOrAdd((grainKey, dimensions), static _ => new SpendTotal());
-        lock (total)
+        while (true)
         {
-            total.Amount = new BudgetAmount(total.Amount.Usd + usage.Usd, total.Amount.Tokens + usage.Tokens, total.Amount.Requests + usage.Requests);
+            var total = _spend.GetOrAdd((grainKey, dimensions), static _ => new SpendTotal());
+            lock (total)
+            {
+                if (total.Retired)
+                {
+                    continue;
+                }
+
+                total.Amount = new BudgetAmount(total.Amount.Usd + usage.Usd, total.Amount.Tokens + usage.Tokens, total.Amount.Requests + usage.Requests);
+                return;
+            }
         }
     }
 
@@ -64,13 +73,13 @@ public sealed partial class BudgetAgent : IAsyncDisposable
             {
                 amount = total.Amount;
                 total.Amount = default;
-            }
-
-            if (amount.Requests == 0 && amount.Usd == 0 && amount.Tokens == 0)
-            {
-                // Idle for a whole period: forgotten, so distinct users do not accumulate here.
-                _spend.TryRemove(new KeyValuePair<(string, SpendDimensions), SpendTotal>(key, total));
-                continue;
+                if (amount.Requests == 0 && amount.Usd == 0 && amount.Tokens == 0)
+                {
+                    // Idle for a whole period: forgotten, so distinct users do not accumulate here (a late Record sees it retired).
+                    total.Retired = true;
+                    _spend.TryRemove(new KeyValuePair<(string, SpendDimensions), SpendTotal>(key, total));
+                    continue;
+                }
             }
 
             Settle(key.Key, new SettleOperation(Guid.NewGuid().ToString("N"), amount, key.Dimensions));
@@ -80,6 +89,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
     private sealed class SpendTotal
     {
         public BudgetAmount Amount;
+        public bool Retired;
     }
 
     /// <summary>Who holds this silo's reservations: unique per process, so a restarted silo is a new holder.</summary>
