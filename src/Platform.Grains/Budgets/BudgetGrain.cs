@@ -33,23 +33,32 @@ public sealed class BudgetGrainState
     [Id(6)]
     public BudgetPolicy? DefaultUserPolicy { get; set; }
 
-    /// <summary>Tenant scope: the current hour's spend rollups, by dimensions.</summary>
-    [Id(7)]
-    public DateTimeOffset RollupHour { get; set; }
-
-    [Id(8)]
-    public Dictionary<string, SpendRollup> CurrentRollups { get; set; } = [];
-
-    /// <summary>Tenant scope: closed hours' rollups not yet sealed in a segment (oldest first), and how many segments are sealed.</summary>
-    [Id(9)]
-    public List<SpendRollup> RollupHead { get; set; } = [];
-
-    [Id(10)]
-    public int RollupSegments { get; set; }
-
     /// <summary>End-user scope: the tenant's default user policy as last sent with a reservation (what expiries are counted against).</summary>
     [Id(11)]
     public BudgetPolicy? DefaultPolicy { get; set; }
+}
+
+/// <summary>
+/// Tenant scope: the hourly spend rollups of the report, stored apart from the ledger so that a reservation's write does not
+/// carry them; written within a second of a change (and when the grain deactivates).
+/// </summary>
+[GenerateSerializer]
+[Alias("Platform.Budgets.BudgetRollupState")]
+public sealed class BudgetRollupState
+{
+    [Id(0)]
+    public DateTimeOffset RollupHour { get; set; }
+
+    /// <summary>The current hour's rollups, by dimensions.</summary>
+    [Id(1)]
+    public Dictionary<string, SpendRollup> CurrentRollups { get; set; } = [];
+
+    /// <summary>Closed hours' rollups not yet sealed in a segment (oldest first), and how many segments are sealed.</summary>
+    [Id(2)]
+    public List<SpendRollup> RollupHead { get; set; } = [];
+
+    [Id(3)]
+    public int RollupSegments { get; set; }
 }
 
 /// <summary>
@@ -60,6 +69,7 @@ public sealed class BudgetGrainState
 /// </summary>
 public sealed partial class BudgetGrain(
     [PersistentState("budget", PlatformStorage.Default)] IPersistentState<BudgetGrainState> state,
+    [PersistentState("budget-rollups", PlatformStorage.Default)] IPersistentState<BudgetRollupState> rollups,
     TimeProvider time,
     ILogger<BudgetGrain> logger) : Grain, IBudgetGrain
 {
@@ -67,6 +77,8 @@ public sealed partial class BudgetGrain(
     public const int MaxRollupsPerHour = 2000;
 
     public const string OtherUsers = "(other users)";
+
+    private static readonly SpendDimensions NoDimensions = new("", null, "", null);
 
     /// <summary>End users with limits of their own, per tenant (the rest share the default user policy).</summary>
     public const int MaxIndexedUsers = 10_000;
@@ -123,25 +135,27 @@ public sealed partial class BudgetGrain(
         var seconds = Math.Clamp(batch.ReservationSeconds, 1, 3600);
         foreach (var reserve in batch.Reserves)
         {
-            var result = _ledger.Reserve(reserve, batch.Holder, seconds, now);
+            // Only the tenant's budget keeps rollups (of expired reservations too): other scopes need not store the dimensions.
+            var result = _ledger.Reserve(IsTenantScope ? reserve : reserve with { Dimensions = NoDimensions }, batch.Holder, seconds, now);
             mustWrite |= result.Granted;
             results.Add(result);
         }
 
-        // A granted reservation is stored before it is answered. Settlements alone may wait up to a second for the next
-        // write: if this grain's silo dies first, their reservations come back from storage and expire at their worst
-        // case (never less than was spent); only unlimited tenants' report rollups of that second would be lost.
+        // A granted reservation is stored before it is answered. Settlements alone, and the report's rollups, may wait up to
+        // a second: if this grain's silo dies first, the settled reservations come back from storage and expire at their
+        // worst case (never less than was spent), and the report misses at most that second.
         if (mustWrite || alerts.Count > 0)
         {
-            await SealRollupsAsync(now);
             RecordAlerts(alerts);
             await WriteAsync();
             ScheduleExpiry();
         }
         else if (settled)
         {
-            ScheduleFlush();
+            _stateDirty = true;
         }
+
+        ScheduleFlush();
 
         return new BudgetBatchResult(results, state.State.IndexVersion);
     }
@@ -270,7 +284,7 @@ public sealed partial class BudgetGrain(
     public async Task<IReadOnlyList<SpendRollup>> GetRollupsAsync(DateTimeOffset from, DateTimeOffset to)
     {
         RequireTenantScope();
-        var s = state.State;
+        var s = rollups.State;
         var result = new List<SpendRollup>();
         var key = RollupKey;
         for (var segment = await FirstSegmentEndingAtOrAfterAsync(from); segment <= s.RollupSegments; segment++)
@@ -293,7 +307,7 @@ public sealed partial class BudgetGrain(
 
     private async Task<int> FirstSegmentEndingAtOrAfterAsync(DateTimeOffset from)
     {
-        int low = 0, high = state.State.RollupSegments;
+        int low = 0, high = rollups.State.RollupSegments;
         while (low < high)
         {
             var middle = (low + high) / 2;
@@ -347,7 +361,8 @@ public sealed partial class BudgetGrain(
             return;
         }
 
-        var s = state.State;
+        var s = rollups.State;
+        _rollupsDirty = true;
         var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
         if (hour != s.RollupHour)
         {
@@ -369,9 +384,9 @@ public sealed partial class BudgetGrain(
     }
 
     /// <summary>Moves full blocks of closed hours into segments, so this grain's record stays bounded.</summary>
-    private async Task SealRollupsAsync(DateTimeOffset now)
+    private async Task SealRollupsAsync()
     {
-        var s = state.State;
+        var s = rollups.State;
         while (await SegmentedList.SealIfFullAsync(GrainFactory, RollupKey, s.RollupSegments, s.RollupHead))
         {
             s.RollupHead.RemoveRange(0, SegmentedList.SegmentSize);
@@ -403,14 +418,19 @@ public sealed partial class BudgetGrain(
         $"{limit.Metric.ToString().ToLowerInvariant()} per {(limit.Window == BudgetWindow.Custom ? $"{limit.WindowSeconds} s" : limit.Window.ToString().ToLowerInvariant())}{(limit.Rolling ? " (rolling)" : "")}";
 
     private IGrainTimer? _flush;
+    private bool _stateDirty;
+    private bool _rollupsDirty;
 
-    /// <summary>Writes settlements that were not written with a reservation, within a second.</summary>
+    /// <summary>Writes, within a second, settlements not written with a reservation and the report's rollups.</summary>
     private void ScheduleFlush()
     {
-        _flush ??= this.RegisterGrainTimer(
-            static (grain, _) => grain.FlushAsync(),
-            this,
-            new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(1), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+        if (_flush is null && (_stateDirty || _rollupsDirty))
+        {
+            _flush = this.RegisterGrainTimer(
+                static (grain, _) => grain.FlushAsync(),
+                this,
+                new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(1), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+        }
     }
 
     private async Task FlushAsync()
@@ -419,29 +439,56 @@ public sealed partial class BudgetGrain(
         _flush = null;
         try
         {
-            await SealRollupsAsync(time.GetUtcNow());
-            await WriteAsync();
+            if (_stateDirty)
+            {
+                await WriteAsync();
+            }
+
+            if (_rollupsDirty)
+            {
+                await WriteRollupsAsync();
+            }
         }
         catch (Exception ex)
         {
             LogWriteFailed(logger, Target, ex);
+            ScheduleFlush();
+        }
+    }
+
+    private async Task WriteRollupsAsync()
+    {
+        _rollupsDirty = false;
+        try
+        {
+            await SealRollupsAsync();
+            await rollups.WriteStateAsync();
+        }
+        catch
+        {
+            _rollupsDirty = true;
+            throw;
         }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_flush is not null)
+        _flush?.Dispose();
+        _flush = null;
+        if (_stateDirty)
         {
-            _flush.Dispose();
-            _flush = null;
             await WriteAsync();
+        }
+
+        if (_rollupsDirty)
+        {
+            await WriteRollupsAsync();
         }
     }
 
     private async Task WriteAsync()
     {
-        _flush?.Dispose();
-        _flush = null;
+        _stateDirty = false;
         try
         {
             await state.WriteStateAsync();
@@ -482,7 +529,6 @@ public sealed partial class BudgetGrain(
         var now = time.GetUtcNow();
         if (Expire(now, _key.Scope == BudgetScope.User ? state.State.DefaultPolicy : null, alerts))
         {
-            await SealRollupsAsync(now);
             RecordAlerts(alerts);
             try
             {
@@ -494,6 +540,7 @@ public sealed partial class BudgetGrain(
             }
         }
 
+        ScheduleFlush();
         ScheduleExpiry();
     }
 

@@ -244,21 +244,22 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
         var tenant = TenantBudget(tenantId);
         var now = Hour(DateTimeOffset.UtcNow);
         var first = now.AddHours(-100);
-        var stored = new BudgetGrainState
+        var stored = new BudgetRollupState
         {
             RollupHead = [.. Enumerable.Range(0, 70).Select(i => new SpendRollup(first.AddHours(i), Dims, i + 1, i, 1))],
             RollupHour = first.AddHours(70),
             CurrentRollups = { ["current"] = new SpendRollup(first.AddHours(70), Dims, 71, 70, 1) },
         };
         var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(PlatformStorage.Default);
-        await storage.WriteStateAsync("budget", tenant.GetGrainId(), new GrainState<BudgetGrainState>(stored));
+        await storage.WriteStateAsync("budget-rollups", tenant.GetGrainId(), new GrainState<BudgetRollupState>(stored));
 
         await tenant.ApplyAsync(Reserves("silo-a", [Reserve("r1", 1m)]));
         await tenant.ApplyAsync(Settles("silo-a", [new SettleOperation("r1", new BudgetAmount(72m, 10, 1), Dims)]));
         var all = await tenant.GetRollupsAsync(first, now.AddHours(2));
         var acrossTheSeal = await tenant.GetRollupsAsync(first.AddHours(60), first.AddHours(66));
         var sealedOnly = await tenant.GetRollupsAsync(first.AddHours(10), first.AddHours(12));
-        var segment = await SegmentedList.Segment<SpendRollup>(fixture.Grains, "budget-rollups/" + tenantId, 0).GetAsync();
+        // Sealing happens when the rollups are written, within a second of the change.
+        var segment = await PollAsync(() => SegmentedList.Segment<SpendRollup>(fixture.Grains, "budget-rollups/" + tenantId, 0).GetAsync(), s => s.Count > 0);
 
         Assert.Equal(Enumerable.Range(1, 72).Select(i => (decimal)i), all.Select(r => r.Usd));
         Assert.Equal(Enumerable.Range(60, 6).Select(i => first.AddHours(i)), acrossTheSeal.Select(r => r.Hour));
