@@ -105,12 +105,14 @@ public static class BudgetsApi
     public static async Task<Ok<SpendReport>> Report(
         HttpContext context, IGrainFactory grains, DateTimeOffset? from = null, DateTimeOffset? to = null, string? groupBy = null, string? bucket = null)
     {
+        // Checked before any arithmetic: a 'to' in year 1 minus the default 30 days is not a date (it was a 500).
+        if (from < DateTimeOffset.UnixEpoch || to < DateTimeOffset.UnixEpoch)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "from and to must be after 1970-01-01.", from < DateTimeOffset.UnixEpoch ? "from" : "to");
+        }
+
         var end = to ?? DateTimeOffset.UtcNow.AddHours(1);
         var start = from ?? end.AddDays(-30);
-        if (start < DateTimeOffset.UnixEpoch || end < DateTimeOffset.UnixEpoch)
-        {
-            throw new PlatformException(ErrorKind.Invalid, "from and to must be after 1970-01-01.", from is null ? "to" : "from");
-        }
 
         if (start >= end)
         {

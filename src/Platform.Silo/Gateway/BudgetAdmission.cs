@@ -151,7 +151,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             return (new Admission(agent, tenantKey, [], id, dimensions, default, [], 0, 0), null);
         }
 
-        var input = TokenCounter.CountPrompt(plan.Request.Messages);
+        var input = TokenCounter.CountPrompt(plan.Request.Messages, plan.Request.Options);
 
         var options = plan.Request.Options;
         var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
