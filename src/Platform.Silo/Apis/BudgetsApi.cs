@@ -159,6 +159,7 @@ public static class BudgetsApi
     private static async Task<ScopeKey> ScopeKeyAsync(HttpContext context, IGrainFactory grains, string scope, string id, bool mustExist)
     {
         var tenant = context.GetCaller().TenantId;
+        id = RouteId(context, id);
         var parsed = scope switch
         {
             "tenant" => BudgetScope.Tenant,
@@ -184,6 +185,31 @@ public static class BudgetsApi
         }
 
         return new ScopeKey(tenant, parsed, id, BudgetKeys.Of(tenant, parsed, id));
+    }
+
+    /// <summary>
+    /// The id as the caller escaped it. The server decodes every escape in a path except <c>%2F</c>, so an end user
+    /// <c>team/alice</c>, sent as <c>team%2Falice</c>, arrived as the literal <c>team%2Falice</c> and its limits were set on
+    /// an id no request has (the user stayed unlimited). An id with a '%' left is read again from the raw target and
+    /// unescaped once.
+    /// </summary>
+    private static string RouteId(HttpContext context, string id)
+    {
+        if (!id.Contains('%', StringComparison.Ordinal))
+        {
+            return id;
+        }
+
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (raw is null || !raw.StartsWith("/api/v1/budgets/", StringComparison.Ordinal))
+        {
+            return id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var path = raw.Split('?', 2)[0].Split('/');
+
+        // "", "api", "v1", "budgets", scope, id [, "reset"]
+        return path.Length >= 6 ? Uri.UnescapeDataString(path[5]) : id;
     }
 
     private static async Task IndexAsync(IGrainFactory grains, BudgetIndexCache indexes, ScopeKey key, bool limited)

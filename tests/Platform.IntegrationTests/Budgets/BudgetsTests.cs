@@ -444,4 +444,41 @@ public sealed class BudgetsTests(GatewayFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(field, JsonDocument.Parse(body).RootElement.GetProperty("field").GetString());
     }
+
+    [Fact]
+    public async Task AnEndUserWithASlashInItsId_IsLimitedByTheBudgetSetOnItsEscapedId()
+    {
+        var t = await NewTenantAsync();
+        var user = "team/alice%" + Guid.NewGuid().ToString("N")[..6];
+
+        using var set = await t.Owner.PutAsJsonAsync(
+            $"/api/v1/budgets/user/{Uri.EscapeDataString(user)}", new { limits = new[] { new { metric = "requests", amount = 1m, window = "day" } } });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal(user, JsonDocument.Parse(await set.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString());
+
+        using var first = await t.Client.PostAsync("/v1/chat/completions", Chat(user: user));
+        using var second = await t.Client.PostAsync("/v1/chat/completions", Chat(user: user));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        var status = await StatusAsync(t.Owner, "user", user);
+        Assert.Equal(user, status.GetProperty("id").GetString());
+        Assert.Equal(1, status.GetProperty("settledRequests").GetInt64());
+    }
+
+    [Fact]
+    public async Task AnEndUserHeaderLongerThanTheUserField_IsA400NamingIt_AndReachesNoBudget()
+    {
+        var t = await NewTenantAsync();
+        await PutAsync(t.Owner, "/api/v1/budgets/default-user", UsdPerDay(1));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Chat() };
+        request.Headers.Add("x-platform-user", new string('u', 10_000));
+
+        using var response = await t.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("x-platform-user", error.GetProperty("param").GetString());
+        var report = JsonDocument.Parse(await t.Owner.GetStringAsync("/api/v1/budgets/report?groupBy=user")).RootElement;
+        Assert.Equal(0, report.GetProperty("total").GetProperty("requests").GetInt64());
+    }
 }
