@@ -60,12 +60,40 @@ public static class TokenCounter
         return text;
     }
 
+    /// <summary>
+    /// The prompt's tokens as a provider counts them: every message's text, tool-call names and arguments, and tool
+    /// results (a provider bills all of them; counting only the text let a 50,000-token tool result reserve 10).
+    /// </summary>
     public static int CountPrompt(IEnumerable<ChatMessage> messages)
     {
         var total = 3;
-        foreach (var message in messages)
+        foreach (var text in PromptSize.Texts(messages))
         {
-            total += PerMessageOverhead + Count(message.Text);
+            total += PerMessageOverhead + Count(text);
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// The prompt plus what the request's options add to it: each tool's name, description and parameter schema, and a
+    /// JSON response schema (providers put them in the prompt and bill them as input).
+    /// </summary>
+    public static long CountPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    {
+        long total = CountPrompt(messages);
+        foreach (var tool in options?.Tools ?? [])
+        {
+            total += PerMessageOverhead + Count(tool.Name) + Count(tool.Description);
+            if (tool is AIFunctionDeclaration function)
+            {
+                total += Count(function.JsonSchema.GetRawText());
+            }
+        }
+
+        if (options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } json)
+        {
+            total += PerMessageOverhead + Count(json.SchemaName) + Count(json.SchemaDescription) + Count(schema.GetRawText());
         }
 
         return total;
@@ -151,7 +179,7 @@ public static class TokenCounter
         }
 
         /// <summary>One string per message: its text, tool-call names and arguments, and tool results.</summary>
-        private static IEnumerable<string> Texts(IReadOnlyList<ChatMessage> messages)
+        internal static IEnumerable<string> Texts(IEnumerable<ChatMessage> messages)
         {
             foreach (var message in messages)
             {

@@ -105,12 +105,14 @@ public static class BudgetsApi
     public static async Task<Ok<SpendReport>> Report(
         HttpContext context, IGrainFactory grains, DateTimeOffset? from = null, DateTimeOffset? to = null, string? groupBy = null, string? bucket = null)
     {
+        // Checked before any arithmetic: a 'to' in year 1 minus the default 30 days is not a date (it was a 500).
+        if (from < DateTimeOffset.UnixEpoch || to < DateTimeOffset.UnixEpoch)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "from and to must be after 1970-01-01.", from < DateTimeOffset.UnixEpoch ? "from" : "to");
+        }
+
         var end = to ?? DateTimeOffset.UtcNow.AddHours(1);
         var start = from ?? end.AddDays(-30);
-        if (start < DateTimeOffset.UnixEpoch || end < DateTimeOffset.UnixEpoch)
-        {
-            throw new PlatformException(ErrorKind.Invalid, "from and to must be after 1970-01-01.", from is null ? "to" : "from");
-        }
 
         if (start >= end)
         {
@@ -157,6 +159,7 @@ public static class BudgetsApi
     private static async Task<ScopeKey> ScopeKeyAsync(HttpContext context, IGrainFactory grains, string scope, string id, bool mustExist)
     {
         var tenant = context.GetCaller().TenantId;
+        id = RouteId(context, id);
         var parsed = scope switch
         {
             "tenant" => BudgetScope.Tenant,
@@ -182,6 +185,31 @@ public static class BudgetsApi
         }
 
         return new ScopeKey(tenant, parsed, id, BudgetKeys.Of(tenant, parsed, id));
+    }
+
+    /// <summary>
+    /// The id as the caller escaped it. The server decodes every escape in a path except <c>%2F</c>, so an end user
+    /// <c>team/alice</c>, sent as <c>team%2Falice</c>, arrived as the literal <c>team%2Falice</c> and its limits were set on
+    /// an id no request has (the user stayed unlimited). An id with a '%' left is read again from the raw target and
+    /// unescaped once.
+    /// </summary>
+    private static string RouteId(HttpContext context, string id)
+    {
+        if (!id.Contains('%', StringComparison.Ordinal))
+        {
+            return id;
+        }
+
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (raw is null || !raw.StartsWith("/api/v1/budgets/", StringComparison.Ordinal))
+        {
+            return id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var path = raw.Split('?', 2)[0].Split('/');
+
+        // "", "api", "v1", "budgets", scope, id [, "reset"]
+        return path.Length >= 6 ? Uri.UnescapeDataString(path[5]) : id;
     }
 
     private static async Task IndexAsync(IGrainFactory grains, BudgetIndexCache indexes, ScopeKey key, bool limited)

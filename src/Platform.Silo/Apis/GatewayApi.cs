@@ -73,7 +73,7 @@ public static class GatewayApi
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
-        var user = request.User ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString());
+        var user = request.User ?? HeaderUser(context.Request.Headers[UserHeader].ToString());
         var plan = await pipeline.ResolveAsync(caller, request, user);
         if (plan.Deployment is { } deployment)
         {
@@ -142,7 +142,17 @@ public static class GatewayApi
         return new ChatOutcome(true, servedBy.Route.Name, usage, null, InferenceRecorder.Quality(response.AdditionalProperties));
     }
 
-    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+    /// <summary>
+    /// The end user named by the header, bounded like the <c>user</c> field: the id becomes a budget grain's key and a
+    /// row of the tenant's spend rollups, so a 30 KB header must not make 30 KB keys and rows.
+    /// </summary>
+    private static string? HeaderUser(string value) => value.Length switch
+    {
+        0 => null,
+        > ChatRequestMapper.MaxIdentifierLength => throw new PlatformException(
+            ErrorKind.Invalid, $"the {UserHeader} header must be at most {ChatRequestMapper.MaxIdentifierLength} characters", UserHeader, "invalid_value"),
+        _ => value,
+    };
 
     public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, BudgetAdmission budgets)
     {
@@ -151,7 +161,7 @@ public static class GatewayApi
         var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
         var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
         var (admission, refusal) = await budgets.AdmitEmbeddingAsync(
-            caller, route, executor.Routes(route), user ?? NullIfEmpty(context.Request.Headers[UserHeader].ToString()), inputs);
+            caller, route, executor.Routes(route), user ?? HeaderUser(context.Request.Headers[UserHeader].ToString()), inputs);
         if (refusal is not null)
         {
             await WriteRefusalAsync(context, refusal);

@@ -139,7 +139,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user) =>
         AdmitAsync(caller, plan.Deployment?.Deployment.Name, route, chain, user, "max_tokens", () =>
         {
-            var input = TokenCounter.CountPrompt(plan.Request.Messages);
+            var input = TokenCounter.CountPrompt(plan.Request.Messages, plan.Request.Options);
             var options = plan.Request.Options;
             var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
             if (options.MaxOutputTokens is null)

@@ -13,7 +13,7 @@ public static class UsageMeter
         var input = usage?.InputTokenCount;
         var output = usage?.OutputTokenCount;
         var estimated = input is null || output is null;
-        input ??= TokenCounter.CountPrompt(request.Messages);
+        input ??= TokenCounter.CountPrompt(request.Messages, request.Options);
         output ??= TokenCounter.Count(outputText);
         var cached = usage?.CachedInputTokenCount ?? 0;
         return new UsageCost(input.Value, cached, output.Value, route.Price.Cost(input.Value, cached, output.Value), estimated);

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using OpenAI.Chat;
 using Platform.IntegrationTests.Gateway;
 using Platform.IntegrationTests.Infrastructure;
@@ -391,5 +392,115 @@ public sealed class BudgetsTests(GatewayFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         using var tooLong = await t.Owner.GetAsync("/api/v1/budgets/report?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z");
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+    }
+
+    /// <summary>About 5,000 tokens of text that is not a user message: a provider bills it as input all the same.</summary>
+    private static readonly string Bulk = string.Join(' ', Enumerable.Range(0, 5000).Select(i => $"w{i}"));
+
+    [Theory]
+    [InlineData("tool-result")]
+    [InlineData("tool-arguments")]
+    [InlineData("tool-schema")]
+    [InlineData("response-schema")]
+    public async Task APromptHiddenInToolsOrSchemas_IsCountedInTheReservation_SoItCannotOverspend(string where)
+    {
+        var t = await NewTenantAsync();
+        await PutAsync(t.Owner, $"/api/v1/budgets/tenant/{t.Id}", new { limits = new[] { new { metric = "tokens", amount = 1000m, window = "day" } } });
+        var hi = new JsonObject { ["role"] = "user", ["content"] = "hi" };
+        JsonObject CallOf(string arguments) => new()
+        {
+            ["role"] = "assistant",
+            ["tool_calls"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "c1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f", ["arguments"] = arguments },
+            }),
+        };
+        JsonObject ResultOf(string content) => new() { ["role"] = "tool", ["tool_call_id"] = "c1", ["content"] = content };
+        var request = new JsonObject
+        {
+            ["model"] = "budget-ok",
+            ["max_tokens"] = 5,
+            ["messages"] = where switch
+            {
+                "tool-result" => new JsonArray(hi, CallOf("{}"), ResultOf(Bulk)),
+                "tool-arguments" => new JsonArray(hi, CallOf(JsonSerializer.Serialize(new { a = Bulk })), ResultOf("ok")),
+                _ => new JsonArray(hi),
+            },
+        };
+        var schema = new JsonObject { ["type"] = "object", ["description"] = Bulk };
+        if (where == "tool-schema")
+        {
+            request["tools"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f", ["description"] = Bulk, ["parameters"] = new JsonObject { ["type"] = "object" } },
+            });
+        }
+        else if (where == "response-schema")
+        {
+            request["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = "s", ["schema"] = schema } };
+        }
+
+        var before = fixture.Upstream.Calls.GetValueOrDefault("ok");
+
+        using var response = await t.Client.PostAsync("/v1/chat/completions", new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
+
+        // Thousands of input tokens against a 1,000-token budget: refused before the provider is paid, not reserved as ~20.
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("request_exceeds_budget", JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(before, fixture.Upstream.Calls.GetValueOrDefault("ok"));
+    }
+
+    [Theory]
+    [InlineData("to=0001-01-01T00:00:00Z", "to")]
+    [InlineData("to=0001-01-20T00:00:00Z", "to")]
+    [InlineData("from=0001-01-01T00:00:00Z", "from")]
+    [InlineData("from=1960-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
+    public async Task TheReport_WithADateBefore1970_IsA400NamingIt_NeverA500(string query, string field)
+    {
+        var t = await NewTenantAsync();
+
+        using var response = await t.Owner.GetAsync($"/api/v1/budgets/report?{query}");
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, JsonDocument.Parse(body).RootElement.GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task AnEndUserWithASlashInItsId_IsLimitedByTheBudgetSetOnItsEscapedId()
+    {
+        var t = await NewTenantAsync();
+        var user = "team/alice%" + Guid.NewGuid().ToString("N")[..6];
+
+        using var set = await t.Owner.PutAsJsonAsync(
+            $"/api/v1/budgets/user/{Uri.EscapeDataString(user)}", new { limits = new[] { new { metric = "requests", amount = 1m, window = "day" } } });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal(user, JsonDocument.Parse(await set.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString());
+
+        using var first = await t.Client.PostAsync("/v1/chat/completions", Chat(user: user));
+        using var second = await t.Client.PostAsync("/v1/chat/completions", Chat(user: user));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        var status = await StatusAsync(t.Owner, "user", user);
+        Assert.Equal(user, status.GetProperty("id").GetString());
+        Assert.Equal(1, status.GetProperty("settledRequests").GetInt64());
+    }
+
+    [Fact]
+    public async Task AnEndUserHeaderLongerThanTheUserField_IsA400NamingIt_AndReachesNoBudget()
+    {
+        var t = await NewTenantAsync();
+        await PutAsync(t.Owner, "/api/v1/budgets/default-user", UsdPerDay(1));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Chat() };
+        request.Headers.Add("x-platform-user", new string('u', 10_000));
+
+        using var response = await t.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("x-platform-user", error.GetProperty("param").GetString());
+        var report = JsonDocument.Parse(await t.Owner.GetStringAsync("/api/v1/budgets/report?groupBy=user")).RootElement;
+        Assert.Equal(0, report.GetProperty("total").GetProperty("requests").GetInt64());
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using Microsoft.ML.Tokenizers;
 using Platform.Providers.Tokens;
 
@@ -44,5 +45,35 @@ public sealed class TokenCounterTests
         }
 
         Assert.Equal(text.Length, total);
+    }
+
+    [Fact]
+    public void CountPrompt_CountsToolArgumentsToolResultsToolSchemasAndResponseSchemas_AsAProviderBillsThem()
+    {
+        var bulk = string.Join(' ', Enumerable.Range(0, 1000).Select(i => $"w{i}"));
+        var bulkTokens = Reference.CountTokens(bulk);
+        var plain = TokenCounter.CountPrompt([new ChatMessage(ChatRole.User, "hi")]);
+        var call = new FunctionCallContent("c1", "f", new Dictionary<string, object?> { ["a"] = bulk });
+        List<ChatMessage> withTools =
+        [
+            new(ChatRole.User, "hi"),
+            new(ChatRole.Assistant, [call]),
+            new(ChatRole.Tool, [new FunctionResultContent("c1", bulk)]),
+        ];
+
+        // The tool call's arguments and the tool's result are each at least the bulk text.
+        Assert.True(TokenCounter.CountPrompt(withTools) >= plain + (2 * bulkTokens), $"{TokenCounter.CountPrompt(withTools)} tokens");
+
+        using var schema = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonSerializer.Serialize(new { type = "object", description = bulk }));
+        var options = new ChatOptions
+        {
+            Tools = [AIFunctionFactory.CreateDeclaration("f", bulk, schema.RootElement)],
+            ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement.Clone(), "s"),
+        };
+        List<ChatMessage> hi = [new(ChatRole.User, "hi")];
+
+        // The tool's description and schema, and the response schema: three times the bulk text on top of the messages.
+        Assert.True(TokenCounter.CountPrompt(hi, options) >= plain + (3 * bulkTokens), $"{TokenCounter.CountPrompt(hi, options)} tokens");
+        Assert.Equal(plain, TokenCounter.CountPrompt(hi, null));
     }
 }
