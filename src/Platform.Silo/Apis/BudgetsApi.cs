@@ -48,7 +48,8 @@ public static class BudgetsApi
 
     public static async Task<Ok<BudgetStatus>> Get(string scope, string id, HttpContext context, IGrainFactory grains)
     {
-        var key = await ScopeKeyAsync(context, grains, scope, id, mustExist: false);
+        // A key or deployment that does not exist has no budget to show (and no grain is activated for it).
+        var key = await ScopeKeyAsync(context, grains, scope, id, mustExist: true);
         return TypedResults.Ok(await grains.GetGrain<IBudgetGrain>(key.Grain).GetStatusAsync());
     }
 

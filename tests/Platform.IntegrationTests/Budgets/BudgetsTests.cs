@@ -289,6 +289,16 @@ public sealed class BudgetsTests(GatewayFixture fixture)
         Assert.Equal(expected, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("key", "key_doesnotexist")]
+    [InlineData("deployment", "no-such-deployment")]
+    public async Task ReadingTheBudgetOfAKeyOrDeploymentThatDoesNotExist_IsA404(string scope, string id)
+    {
+        var t = await NewTenantAsync();
+        using var response = await t.Owner.GetAsync($"/api/v1/budgets/{scope}/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
     [Fact]
     public async Task ClientAndViewerKeys_CannotChangeBudgets()
     {
