@@ -163,13 +163,13 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         var tenantKey = BudgetKeys.Tenant(caller.TenantId);
         var dimensions = new SpendDimensions(caller.KeyId, deployment, route.Name, user);
         var scopes = Scopes(caller, index, tenantKey, deployment, user, out var userDefault);
-        var id = Guid.NewGuid().ToString("N");
-
         if (scopes.Count == 0)
         {
-            // Nothing limits it: only its settlement, for the tenant's spend report.
-            return (new Admission(agent, tenantKey, [], id, dimensions, default, [], 0, 0), null);
+            // Nothing limits it: no reservation, only its spend for the tenant's report.
+            return (new Admission(agent, tenantKey, [], "", dimensions, default, [], 0, 0), null);
         }
+
+        var id = Guid.NewGuid().ToString("N");
 
         var (input, maxOutput) = size();
 
