@@ -12,7 +12,7 @@ public static class ErrorCodes
     /// <summary>A provider rate-limited every route of the chain (429).</summary>
     public const string UpstreamRateLimited = "rate_limit_exceeded";
 
-    /// <summary>A scope's spend budget (USD per window) refuses the request (429).</summary>
+    /// <summary>A scope's spend budget (USD per window) refuses the request (429), or a stream reached what its budget reserved for it.</summary>
     public const string BudgetExceeded = "budget_exceeded";
 
     /// <summary>A scope's token limit (tokens per window, TPM) refuses the request (429).</summary>
@@ -26,7 +26,4 @@ public static class ErrorCodes
 
     /// <summary>A budget could not be checked (503); nothing was sent upstream.</summary>
     public const string BudgetUnavailable = "budget_unavailable";
-
-    /// <summary>A stream was ended because its cost reached what its budget reserved for it.</summary>
-    public const string StreamBudgetExhausted = "budget_exceeded";
 }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using Platform.Hosting;
-using Platform.Silo.Hosting;
 using Platform.Tenants;
 
 namespace Platform.Benchmarks;
@@ -23,18 +20,7 @@ public static class AuditAppendBenchmark
     public static async Task RunAsync(int count)
     {
         var dir = Path.Combine(Path.GetTempPath(), "platform-audit-" + Guid.NewGuid().ToString("N"));
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(21112, 31001);
-            silo.Services.AddPlatformGrainServices();
-            silo.AddPlatformSqliteStorage(dir);
-            silo.AddPlatformMemoryStreams();
-            silo.AddReminders();
-        });
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await EmbeddedSilo.StartAsync(dir, 21112, 31001);
         var client = host.Services.GetRequiredService<IClusterClient>();
         var actor = new Actor("key_bench", "bench", Role.Owner, "req_bench");
 

@@ -1,11 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Platform.Deployments;
 using Platform.Hosting;
-using Platform.Silo.Hosting;
 
 namespace Platform.Benchmarks;
 
@@ -37,18 +34,7 @@ public static class IngestionBenchmark
     public static async Task RunAsync(int perRound, int rounds)
     {
         var dir = Path.Combine(Path.GetTempPath(), "platform-ingest-" + Guid.NewGuid().ToString("N"));
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(21111, 31000);
-            silo.Services.AddPlatformGrainServices();
-            silo.AddPlatformSqliteStorage(dir);
-            silo.AddPlatformMemoryStreams();
-            silo.AddReminders();
-        });
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await EmbeddedSilo.StartAsync(dir, 21111, 31000);
         var client = host.Services.GetRequiredService<IClusterClient>();
         var key = "bench/ingest";
         var stream = client.GetStreamProvider(PlatformStorage.Streams).GetStream<InferenceEvent>(StreamId.Create(DeploymentStreams.Inference, key));

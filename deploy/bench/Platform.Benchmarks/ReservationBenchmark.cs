@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Budgets;
 using Platform.Silo.Gateway;
@@ -25,18 +23,7 @@ public static class ReservationBenchmark
     public static async Task RunAsync(int requests, int concurrency)
     {
         var dir = Path.Combine(Path.GetTempPath(), "platform-budget-" + Guid.NewGuid().ToString("N"));
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(21113, 31002);
-            silo.Services.AddPlatformGrainServices();
-            silo.AddPlatformSqliteStorage(dir);
-            silo.AddPlatformMemoryStreams();
-            silo.AddReminders();
-        });
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await EmbeddedSilo.StartAsync(dir, 21113, 31002);
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var options = Microsoft.Extensions.Options.Options.Create(new PlatformOptions());
         await using var agent = new BudgetAgent(grains, options, TimeProvider.System, NullLogger<BudgetAgent>.Instance);

@@ -262,11 +262,17 @@ public sealed class BudgetLedger
             var reserved = _reserved.Of(limit.Metric);
             var (start, end) = limit.Rolling
                 ? (now - BudgetWindows.Length(limit), now)
-                : (BudgetWindows.Aligned(limit, now).Start, BudgetWindows.Aligned(limit, now).End);
+                : AlignedBounds(limit, now);
             list.Add(new LimitStatus(limit, start, end, allowance, used, reserved, Math.Max(0, allowance - used - reserved)));
         }
 
         return list;
+    }
+
+    private static (DateTimeOffset Start, DateTimeOffset End) AlignedBounds(BudgetLimit limit, DateTimeOffset now)
+    {
+        var (_, start, end) = BudgetWindows.Aligned(limit, now);
+        return (start, end);
     }
 
     /// <summary>Per metric, the limit with the least left: for the <c>x-ratelimit-*</c> and <c>x-platform-budget-*</c> headers.</summary>
@@ -309,6 +315,7 @@ public sealed class BudgetLedger
         }
 
         List<BudgetAlert>? alerts = null;
+        List<int>? thresholds = null;
         foreach (var limit in policy.Limits)
         {
             var amount = usage.Of(limit.Metric);
@@ -338,7 +345,7 @@ public sealed class BudgetLedger
                 counter.AlertsSent = 0;
             }
 
-            var thresholds = policy.EffectiveThresholds.Order().ToList();
+            thresholds ??= [.. policy.EffectiveThresholds.Order()];
             while (counter.AlertsSent < thresholds.Count && allowance > 0 && used * 100 >= thresholds[counter.AlertsSent] * allowance)
             {
                 (alerts ??= []).Add(new BudgetAlert(limit, thresholds[counter.AlertsSent], used, allowance, now));

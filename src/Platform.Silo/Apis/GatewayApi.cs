@@ -286,7 +286,7 @@ public static class GatewayApi
                     // What is left of the reservation would not pay for more: end with an error event rather than overspend.
                     var spent = UsageMeter.Settle(stream.ServedBy.Route, request, null, text.ToString());
                     admission.Settle(spent, stream.ServedBy.Route.Name);
-                    WriteStreamError(body, 429, meter.Message(spent), ErrorCodes.StreamBudgetExhausted);
+                    WriteStreamError(body, 429, meter.Message(spent), ErrorCodes.BudgetExceeded);
                     await body.FlushAsync(aborted);
                     return new ChatOutcome(false, stream.ServedBy.Route.Name, spent, ttft, quality);
                 }

@@ -61,7 +61,7 @@ public sealed class Admission
     private int _closed;
 
     internal Admission(BudgetAgent agent, string tenantKey, IReadOnlyList<string> scopes, string id, SpendDimensions dimensions, BudgetAmount worstCase,
-        IReadOnlyList<BudgetHeadroom> headroom, long maxOutputTokens, long inputTokens)
+        IReadOnlyList<BudgetHeadroom> headroom, long maxOutputTokens)
     {
         _agent = agent;
         _tenantKey = tenantKey;
@@ -71,7 +71,6 @@ public sealed class Admission
         WorstCase = worstCase;
         Headroom = headroom;
         MaxOutputTokens = maxOutputTokens;
-        InputTokens = inputTokens;
     }
 
     /// <summary>True once settled or released.</summary>
@@ -88,8 +87,6 @@ public sealed class Admission
     /// <summary>The output tokens reserved for.</summary>
     public long MaxOutputTokens { get; }
 
-    public long InputTokens { get; }
-
     /// <summary>Charges the request's real usage on every scope (and the tenant's spend rollups), releasing the rest of the reservation.</summary>
     public void Settle(UsageCost usage, string servedRoute)
     {
@@ -99,16 +96,20 @@ public sealed class Admission
         }
 
         var amount = new BudgetAmount(usage.CostUsd, usage.TotalTokens, 1);
-        var settle = new SettleOperation(_id, amount, _dimensions with { Model = servedRoute });
-        foreach (var scope in _scopes)
+        var dimensions = _dimensions.Model == servedRoute ? _dimensions : _dimensions with { Model = servedRoute };
+        if (_scopes.Count > 0)
         {
-            _agent.Settle(scope, settle);
+            var settle = new SettleOperation(_id, amount, dimensions);
+            foreach (var scope in _scopes)
+            {
+                _agent.Settle(scope, settle);
+            }
         }
 
         if (!_scopes.Contains(_tenantKey))
         {
             // The tenant's budget keeps the spend report's rollups, limited or not; unlimited, it gets them summed each second.
-            _agent.Record(_tenantKey, settle.Dimensions, amount);
+            _agent.Record(_tenantKey, dimensions, amount);
         }
     }
 
@@ -166,7 +167,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         if (scopes.Count == 0)
         {
             // Nothing limits it: no reservation, only its spend for the tenant's report.
-            return (new Admission(agent, tenantKey, [], "", dimensions, default, [], 0, 0), null);
+            return (new Admission(agent, tenantKey, [], "", dimensions, default, [], 0), null);
         }
 
         var id = Guid.NewGuid().ToString("N");
@@ -207,7 +208,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         var refusedAt = Array.FindIndex(results, r => !r.Granted);
         if (refusedAt < 0)
         {
-            return (new Admission(agent, tenantKey, [.. scopes.Select(s => s.Key)], id, dimensions, worst, Merge(results), maxOutput, input), null);
+            return (new Admission(agent, tenantKey, [.. scopes.Select(s => s.Key)], id, dimensions, worst, Merge(results), maxOutput), null);
         }
 
         var release = new SettleOperation(id, null, dimensions);

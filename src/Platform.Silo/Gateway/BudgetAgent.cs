@@ -100,9 +100,6 @@ public sealed partial class BudgetAgent : IAsyncDisposable
     /// <summary>Raised with a tenant and the index version its budget grain answered with (so a stale index is noticed).</summary>
     public event Action<string, long>? IndexVersionSeen;
 
-    /// <summary>Reservations this silo holds that are not settled yet, over every grain (for tests and metrics).</summary>
-    public long Outstanding => _lanes.Values.Sum(l => Volatile.Read(ref l.Outstanding));
-
     public Task<ReserveResult> ReserveAsync(string grainKey, ReserveOperation operation)
     {
         var pending = new TaskCompletionSource<ReserveResult>(TaskCreationOptions.RunContinuationsAsynchronously);
