@@ -123,6 +123,17 @@ to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms
 echo "Warming up..."
 for t in "${TARGETS[@]}"; do BENCH_KEY="${KEY[$t]}" wrk -t2 -c32 -d3s -s "$SCRIPT" "${URL[$t]}" >/dev/null; done
 
+# TRACE=<target>: a CPU sample trace of the gateway under that target at 32 connections, for where the time goes.
+if [ -n "${TRACE:-}" ]; then
+  BENCH_KEY="${KEY[$TRACE]}" wrk -t2 -c32 -d12s -s "$SCRIPT" "${URL[$TRACE]}" >/dev/null & wrk_pid=$!
+  sleep 2
+  dotnet-trace collect -p "$GW_DOTNET_PID" --profile dotnet-sampled-thread-time --duration 00:00:00:08 -o "/tmp/bench-$TRACE.nettrace" >/dev/null
+  wait "$wrk_pid"
+  dotnet-trace report "/tmp/bench-$TRACE.nettrace" topN -n 60 --inclusive > "/tmp/bench-$TRACE-inclusive.txt" 2>&1 || true
+  dotnet-trace report "/tmp/bench-$TRACE.nettrace" topN -n 60 > "/tmp/bench-$TRACE-exclusive.txt" 2>&1 || true
+  echo "trace: /tmp/bench-$TRACE.nettrace, /tmp/bench-$TRACE-{inclusive,exclusive}.txt"
+fi
+
 results="$work/results.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for c in "${CONNS[@]}"; do

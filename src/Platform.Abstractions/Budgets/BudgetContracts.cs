@@ -108,6 +108,16 @@ public readonly record struct BudgetAmount(
         BudgetMetric.Tokens => Tokens,
         _ => Requests,
     };
+
+    public static BudgetAmount operator +(BudgetAmount a, BudgetAmount b) => new(a.Usd + b.Usd, a.Tokens + b.Tokens, a.Requests + b.Requests);
+
+    public static BudgetAmount operator -(BudgetAmount a, BudgetAmount b) => new(a.Usd - b.Usd, a.Tokens - b.Tokens, a.Requests - b.Requests);
+
+    public static BudgetAmount Min(BudgetAmount a, BudgetAmount b) =>
+        new(Math.Min(a.Usd, b.Usd), Math.Min(a.Tokens, b.Tokens), Math.Min(a.Requests, b.Requests));
+
+    /// <summary>Each metric at least zero.</summary>
+    public BudgetAmount NonNegative() => new(Math.Max(0, Usd), Math.Max(0, Tokens), Math.Max(0, Requests));
 }
 
 /// <summary>Reserve a request's worst case. <paramref name="DefaultPolicy"/> applies when the scope has no policy of its own (end users).</summary>
@@ -145,7 +155,45 @@ public sealed record BudgetBatch(
     [property: Id(0)] string Holder,
     [property: Id(1)] int ReservationSeconds,
     [property: Id(2)] IReadOnlyList<SettleOperation> Settles,
-    [property: Id(3)] IReadOnlyList<ReserveOperation> Reserves);
+    [property: Id(3)] IReadOnlyList<ReserveOperation> Reserves,
+    [property: Id(4)] LeaseOperation? Lease = null);
+
+/// <summary>Spend charged against a lease, with what it is charged on (for the tenant's report).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.LeaseCharge")]
+public sealed record LeaseCharge(
+    [property: Id(0)] SpendDimensions Dimensions,
+    [property: Id(1)] BudgetAmount Usage);
+
+/// <summary>
+/// A silo's lease on a scope: a slice of the budget the grain holds for it, from which the silo admits requests itself.
+/// The grain first charges <paramref name="Charges"/> (the real usage of requests the silo served from the lease since
+/// its last sync; they come out of the slice), then sets the slice to <paramref name="Hold"/>: shrinking always succeeds,
+/// growing only while the scope is far from its limits. A hold of zero ends the lease. <paramref name="Sequence"/> works
+/// as a settlement's does, so a sync repeated after its answer was lost is applied once.
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.LeaseOperation")]
+public sealed record LeaseOperation(
+    [property: Id(0)] string LeaseId,
+    [property: Id(1)] IReadOnlyList<LeaseCharge> Charges,
+    [property: Id(2)] BudgetAmount Hold,
+    [property: Id(3)] long Sequence);
+
+/// <summary>
+/// A lease's answer: the slice now held (what was asked, or less when growing was refused), the scope's headroom, and
+/// whether the grain wants leases back (a request elsewhere was refused while slices were held, or the scope is near a limit).
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("Platform.Budgets.LeaseResult")]
+public sealed record LeaseResult(
+    [property: Id(0)] string LeaseId,
+    [property: Id(1)] BudgetAmount Held,
+    [property: Id(2)] IReadOnlyList<BudgetHeadroom> Headroom,
+    [property: Id(3)] bool Reclaim);
 
 /// <summary>One metric's state for response headers: its tightest limit, what is left of it and when its window resets.</summary>
 [GenerateSerializer]
@@ -168,14 +216,16 @@ public sealed record ReserveResult(
     [property: Id(3)] double RetryAfterSeconds,
     [property: Id(4)] IReadOnlyList<BudgetHeadroom> Headroom,
     [property: Id(5)] bool NeverFits = false,
-    [property: Id(6)] BudgetMetric? RefusedMetric = null);
+    [property: Id(6)] BudgetMetric? RefusedMetric = null,
+    [property: Id(7)] bool LeasesHeld = false);
 
 [GenerateSerializer]
 [Immutable]
 [Alias("Platform.Budgets.BudgetBatchResult")]
 public sealed record BudgetBatchResult(
     [property: Id(0)] IReadOnlyList<ReserveResult> Reserves,
-    [property: Id(1)] long IndexVersion);
+    [property: Id(1)] long IndexVersion,
+    [property: Id(2)] LeaseResult? Lease = null);
 
 /// <summary>One limit's current window.</summary>
 [GenerateSerializer]
@@ -203,7 +253,9 @@ public sealed record BudgetStatus(
     [property: Id(5)] BudgetAmount Reserved,
     [property: Id(6)] decimal SettledUsd,
     [property: Id(7)] long SettledRequests,
-    [property: Id(8)] long ExpiredReservations);
+    [property: Id(8)] long ExpiredReservations,
+    [property: Id(9)] int Leases = 0,
+    [property: Id(10)] BudgetAmount Leased = default);
 
 /// <summary>Spend of one hour on one combination of key, deployment, model and user (kept by the tenant's budget grain).</summary>
 [GenerateSerializer]

@@ -131,8 +131,15 @@ public sealed partial class BudgetGrain(
             settled = true;
         }
 
-        var results = new List<ReserveResult>(batch.Reserves.Count);
         var seconds = Math.Clamp(batch.ReservationSeconds, 1, 3600);
+        LeaseResult? lease = null;
+        if (batch.Lease is { } op)
+        {
+            lease = ApplyLease(op, batch.Holder, seconds, now, alerts);
+            mustWrite = true;
+        }
+
+        var results = new List<ReserveResult>(batch.Reserves.Count);
         foreach (var reserve in batch.Reserves)
         {
             // Only the tenant's budget keeps rollups (of expired reservations too): other scopes need not store the dimensions.
@@ -157,7 +164,28 @@ public sealed partial class BudgetGrain(
 
         ScheduleFlush();
 
-        return new BudgetBatchResult(results, state.State.IndexVersion);
+        return new BudgetBatchResult(results, state.State.IndexVersion, lease);
+    }
+
+    /// <summary>
+    /// A silo's lease sync. End users have no leases (their traffic is spread thin; each request is reserved on its own),
+    /// so a lease asked of a user scope gets nothing.
+    /// </summary>
+    private LeaseResult ApplyLease(LeaseOperation op, string holder, int seconds, DateTimeOffset now, List<BudgetAlert> alerts)
+    {
+        if (_key.Scope == BudgetScope.User)
+        {
+            return new LeaseResult(op.LeaseId, default, [], true);
+        }
+
+        var (held, reclaim, charged) = _ledger.Lease(op, holder, seconds, now);
+        foreach (var (charge, crossed) in charged)
+        {
+            alerts.AddRange(crossed);
+            Rollup(charge.Dimensions, charge.Usage, now);
+        }
+
+        return new LeaseResult(op.LeaseId, held, _ledger.Headroom(state.State.Ledger.Policy, now), reclaim);
     }
 
     public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(Status(time.GetUtcNow()));
@@ -548,8 +576,9 @@ public sealed partial class BudgetGrain(
     {
         var l = state.State.Ledger;
         var policy = BudgetLedger.Effective(l, _key.Scope == BudgetScope.User ? state.State.DefaultPolicy : null);
-        return new BudgetStatus(_key.Scope, _key.Id, l.Policy, _ledger.Windows(policy, now), l.Reservations.Count, _ledger.Reserved,
-            l.SettledUsd, l.SettledRequests, l.ExpiredCount);
+        var leases = l.Reservations.Values.Count(r => r.Lease);
+        return new BudgetStatus(_key.Scope, _key.Id, l.Policy, _ledger.Windows(policy, now), l.Reservations.Count - leases, _ledger.Reserved,
+            l.SettledUsd, l.SettledRequests, l.ExpiredCount, leases, _ledger.Leased);
     }
 
     private BudgetIndex Index() => new(

@@ -20,6 +20,21 @@ public sealed class BudgetLedger
     private readonly Queue<string> _settledOrder = new();
     private BudgetAmount _reserved;
 
+    /// <summary>The part of <see cref="_reserved"/> held by leases.</summary>
+    private BudgetAmount _leased;
+
+    /// <summary>Until when leases are asked back: a request was refused while slices were held elsewhere.</summary>
+    private DateTimeOffset _reclaimUntil = DateTimeOffset.MinValue;
+
+    /// <summary>How long leases are asked back after a refusal they may have caused.</summary>
+    public static readonly TimeSpan ReclaimFor = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Leases together may hold at most this fraction of what is left of a limit (allowance minus spend minus the
+    /// reservations of single requests): the rest stays for requests reserved one by one and for other silos.
+    /// </summary>
+    public const decimal MaxLeasedFraction = 0.5m;
+
     public BudgetLedger(BudgetLedgerState state)
     {
         _state = state;
@@ -27,8 +42,145 @@ public sealed class BudgetLedger
         foreach (var r in state.Reservations.Values)
         {
             _reserved = Add(_reserved, r.WorstCase);
+            if (r.Lease)
+            {
+                _leased = Add(_leased, r.WorstCase);
+            }
         }
     }
+
+    /// <summary>The sum of the leases' slices.</summary>
+    public BudgetAmount Leased => _leased;
+
+    /// <summary>
+    /// Applies a silo's lease sync (numbered per lease, from 1): charges the usage it served from its slice (each charge returned with the alerts it
+    /// crossed, for the report), then shrinks the slice, or grows it if every limit stays far enough from its allowance.
+    /// Returns the slice now held (zero: the lease is over) and whether leases are being asked back.
+    /// </summary>
+    public (BudgetAmount Held, bool Reclaim, IReadOnlyList<(LeaseCharge Charge, IReadOnlyList<BudgetAlert> Alerts)> Charged) Lease(
+        LeaseOperation op, string holder, int seconds, DateTimeOffset now)
+    {
+        _state.Reservations.TryGetValue(op.LeaseId, out var lease);
+        var policy = _state.Policy;
+        var mine = lease is { Lease: true } && lease.Holder == holder;
+        if (_closed.Contains(op.LeaseId) || (lease is not null && !mine) || (mine && op.Sequence <= lease!.LeaseSequence))
+        {
+            // Applied already (its answer was lost), over, or expired and charged in full: only the slice held is reported.
+            return (mine ? lease!.WorstCase : default, Reclaiming(policy, now), []);
+        }
+
+        var held = lease?.WorstCase ?? default;
+        if (lease is not null)
+        {
+            // The slice is taken out of the totals while it is worked on, and put back at its new size.
+            _reserved = Subtract(_reserved, held);
+            _leased = Subtract(_leased, held);
+        }
+
+        var charged = new List<(LeaseCharge, IReadOnlyList<BudgetAlert>)>(op.Charges.Count);
+        foreach (var charge in op.Charges)
+        {
+            charged.Add((charge, Charge(charge.Usage, null, now)));
+            held = NonNegative(Subtract(held, charge.Usage));
+        }
+
+        var wanted = NonNegative(op.Hold);
+        var next = Min(held, wanted);
+        if (wanted != next && policy is not null && CanGrow(policy, held, wanted, now))
+        {
+            next = wanted;
+        }
+
+        if (next == default)
+        {
+            // Over: remembered, so a repeat of this sync (its charges) is not applied again.
+            _state.Reservations.Remove(op.LeaseId);
+            Close(op.LeaseId);
+        }
+        else
+        {
+            lease ??= _state.Reservations[op.LeaseId] = new Reservation
+            {
+                Id = op.LeaseId,
+                Dimensions = LeaseDimensions,
+                Holder = holder,
+                Seconds = seconds,
+                Lease = true,
+            };
+            lease.WorstCase = next;
+            lease.Seconds = seconds;
+            lease.LeaseSequence = op.Sequence;
+            _reserved = Add(_reserved, next);
+            _leased = Add(_leased, next);
+        }
+
+        _state.Holders[holder] = now;
+        return (next, Reclaiming(policy, now), charged);
+    }
+
+    /// <summary>What the report charges an expired lease's slice to (its requests' own dimensions never reached the grain).</summary>
+    public static readonly SpendDimensions LeaseDimensions = new("(unsettled lease)", null, "(unsettled lease)", null);
+
+    /// <summary>Growing a slice from <paramref name="held"/> to <paramref name="wanted"/>: every limit must fit it with leases under their share.</summary>
+    private bool CanGrow(BudgetPolicy policy, BudgetAmount held, BudgetAmount wanted, DateTimeOffset now)
+    {
+        if (now < _reclaimUntil)
+        {
+            return false;
+        }
+
+        foreach (var limit in policy.Limits)
+        {
+            var (used, allowance) = Window(limit, now);
+            var want = wanted.Of(limit.Metric);
+            if (want <= held.Of(limit.Metric))
+            {
+                continue;
+            }
+
+            // The totals exclude this lease here.
+            var reserved = _reserved.Of(limit.Metric);
+            var leased = _leased.Of(limit.Metric);
+            var free = allowance - used - (reserved - leased);
+            if (used + reserved + want > allowance || leased + want > free * MaxLeasedFraction)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>True while leases are asked back: after a refusal they may have caused, or while they hold more than their share.</summary>
+    private bool Reclaiming(BudgetPolicy? policy, DateTimeOffset now)
+    {
+        if (now < _reclaimUntil)
+        {
+            return true;
+        }
+
+        if (policy is null || _leased == default)
+        {
+            return false;
+        }
+
+        foreach (var limit in policy.Limits)
+        {
+            var (used, allowance) = Window(limit, now);
+            var leased = _leased.Of(limit.Metric);
+            var free = allowance - used - (_reserved.Of(limit.Metric) - leased);
+            if (leased > 0 && leased > free * MaxLeasedFraction)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static BudgetAmount NonNegative(BudgetAmount a) => new(Math.Max(0, a.Usd), Math.Max(0, a.Tokens), Math.Max(0, a.Requests));
+
+    private static BudgetAmount Min(BudgetAmount a, BudgetAmount b) => new(Math.Min(a.Usd, b.Usd), Math.Min(a.Tokens, b.Tokens), Math.Min(a.Requests, b.Requests));
 
     public BudgetLedgerState State => _state;
 
@@ -68,6 +220,14 @@ public sealed class BudgetLedger
                 }
 
                 var neverFits = need > limit.Amount * (limit.Rollover ? 2 : 1);
+
+                // Slices held by silos' leases may be what stands in the way: they are asked back, and the caller may retry.
+                var leasesHeld = !neverFits && _leased.Of(limit.Metric) > 0 && used + (reserved - _leased.Of(limit.Metric)) + need <= allowance;
+                if (leasesHeld)
+                {
+                    _reclaimUntil = now + ReclaimFor;
+                }
+
                 return new ReserveResult(
                     op.ReservationId,
                     false,
@@ -75,7 +235,8 @@ public sealed class BudgetLedger
                     neverFits ? 0 : RetryAfter(limit, used, reserved, need, allowance, now),
                     Headroom(policy, now),
                     neverFits,
-                    limit.Metric);
+                    limit.Metric,
+                    leasesHeld);
             }
         }
 
@@ -108,6 +269,11 @@ public sealed class BudgetLedger
             }
 
             _state.SettledThrough[holder] = op.Sequence;
+        }
+
+        if (_state.Reservations.TryGetValue(op.ReservationId, out var held) && held.Lease)
+        {
+            return (null, []); // leases are settled by their syncs only
         }
 
         if (_state.Reservations.Remove(op.ReservationId, out var reservation))
@@ -154,6 +320,11 @@ public sealed class BudgetLedger
             var r = expired[i].Item1;
             _state.Reservations.Remove(r.Id);
             _reserved = Subtract(_reserved, r.WorstCase);
+            if (r.Lease)
+            {
+                _leased = Subtract(_leased, r.WorstCase);
+            }
+
             Close(r.Id);
             _state.ExpiredCount++;
             expired[i] = (r, Charge(r.WorstCase, fallback, now));

@@ -62,6 +62,14 @@ public sealed class Reservation
 
     [Id(4)]
     public int Seconds { get; set; }
+
+    /// <summary>A silo's lease (a slice it admits requests from itself), not one request's worst case.</summary>
+    [Id(5)]
+    public bool Lease { get; set; }
+
+    /// <summary>A lease's last sync applied: a sync repeated after its answer was lost is recognised by it.</summary>
+    [Id(6)]
+    public long LeaseSequence { get; set; }
 }
 
 /// <summary>Everything the ledger decides on; stored as part of the budget grain's state.</summary>

@@ -55,17 +55,21 @@ public sealed class Admission
 {
     private readonly BudgetAgent _agent;
     private readonly IReadOnlyList<string> _scopes;
+    private readonly IReadOnlyList<LeaseTicket> _leased;
+    private readonly bool _tenantCharged;
     private readonly string _tenantKey;
     private readonly string _id;
     private readonly SpendDimensions _dimensions;
     private int _closed;
 
-    internal Admission(BudgetAgent agent, string tenantKey, IReadOnlyList<string> scopes, string id, SpendDimensions dimensions, BudgetAmount worstCase,
-        IReadOnlyList<BudgetHeadroom> headroom, long maxOutputTokens)
+    internal Admission(BudgetAgent agent, string tenantKey, IReadOnlyList<string> scopes, IReadOnlyList<LeaseTicket> leased, bool tenantCharged,
+        string id, SpendDimensions dimensions, BudgetAmount worstCase, IReadOnlyList<BudgetHeadroom> headroom, long maxOutputTokens)
     {
         _agent = agent;
         _tenantKey = tenantKey;
         _scopes = scopes;
+        _leased = leased;
+        _tenantCharged = tenantCharged;
         _id = id;
         _dimensions = dimensions;
         WorstCase = worstCase;
@@ -77,7 +81,7 @@ public sealed class Admission
     public bool Closed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>True when some scope limits the request (its worst case is reserved and streams are metered against it).</summary>
-    public bool Limited => _scopes.Count > 0;
+    public bool Limited => _scopes.Count + _leased.Count > 0;
 
     public BudgetAmount WorstCase { get; }
 
@@ -106,7 +110,12 @@ public sealed class Admission
             }
         }
 
-        if (!_scopes.Contains(_tenantKey))
+        foreach (var ticket in _leased)
+        {
+            _agent.Finish(ticket, amount, dimensions);
+        }
+
+        if (!_tenantCharged)
         {
             // The tenant's budget keeps the spend report's rollups, limited or not; unlimited, it gets them summed each second.
             _agent.Record(_tenantKey, dimensions, amount);
@@ -126,6 +135,11 @@ public sealed class Admission
         {
             _agent.Settle(scope, release);
         }
+
+        foreach (var ticket in _leased)
+        {
+            _agent.Finish(ticket, null, _dimensions);
+        }
     }
 }
 
@@ -134,7 +148,7 @@ public sealed class Admission
 /// tokens counted plus the most output it may produce, at the dearest route it may be served by), and the reservation
 /// on every scope at once. Any refusal releases what the others granted.
 /// </summary>
-public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes, Microsoft.Extensions.Options.IOptions<PlatformOptions> options)
+public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes, Microsoft.Extensions.Options.IOptions<PlatformOptions> options, TimeProvider time)
 {
     public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
         Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user) =>
@@ -167,10 +181,8 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         if (scopes.Count == 0)
         {
             // Nothing limits it: no reservation, only its spend for the tenant's report.
-            return (new Admission(agent, tenantKey, [], "", dimensions, default, [], 0), null);
+            return (new Admission(agent, tenantKey, [], [], false, "", dimensions, default, [], 0), null);
         }
-
-        var id = Guid.NewGuid().ToString("N");
 
         var (input, maxOutput) = size();
 
@@ -182,8 +194,54 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         }
 
         var worst = new BudgetAmount(price, input + maxOutput, 1);
+        for (var attempt = 1; ; attempt++)
+        {
+            var (admission, refusal, leasesHeld) = await AdmitOnceAsync(tenantKey, scopes, userDefault, dimensions, worst, maxOutput, deployment, sizeField);
+            if (!leasesHeld || attempt >= LeaseRetries)
+            {
+                return (admission, refusal);
+            }
+
+            // Refused while other silos held slices of the budget: the grain asked them back; they return them within a sync period.
+            await Task.Delay(LeaseRetryDelay, time);
+        }
+    }
+
+    /// <summary>How often a request refused while leases held the budget is tried again (the leases come back within a sync period).</summary>
+    private const int LeaseRetries = 12;
+
+    private static readonly TimeSpan LeaseRetryDelay = BudgetAgent.LeaseSyncPeriod * 1.5;
+
+    private async ValueTask<(Admission? Admission, BudgetRefusal? Refusal, bool LeasesHeld)> AdmitOnceAsync(
+        string tenantKey, List<(string Key, BudgetScope Scope)> scopes, BudgetPolicy? userDefault, SpendDimensions dimensions, BudgetAmount worst,
+        long maxOutput, string? deployment, string sizeField)
+    {
+        // Scopes this silo holds a lease on admit the request here; the others are asked.
+        List<LeaseTicket>? leased = null;
+        List<(string Key, BudgetScope Scope)>? asked = null;
+        var tenantCharged = false;
+        foreach (var candidate in scopes)
+        {
+            if (candidate.Scope != BudgetScope.User && agent.TryLease(candidate.Key, worst) is { } ticket)
+            {
+                (leased ??= []).Add(ticket);
+            }
+            else
+            {
+                (asked ??= []).Add(candidate);
+            }
+
+            tenantCharged |= candidate.Scope == BudgetScope.Tenant;
+        }
+
+        if (asked is null)
+        {
+            return (new Admission(agent, tenantKey, [], leased!, tenantCharged, "", dimensions, worst, Merge(leased!.Select(t => t.Headroom)), maxOutput), null, false);
+        }
+
+        var id = Guid.NewGuid().ToString("N");
         var reserve = new ReserveOperation(id, worst, dimensions);
-        var pending = scopes.Select(s => agent.ReserveAsync(
+        var pending = asked.Select(s => agent.ReserveAsync(
             s.Key, s.Scope == BudgetScope.User && userDefault is not null ? reserve with { DefaultPolicy = userDefault } : reserve)).ToArray();
         try
         {
@@ -196,8 +254,13 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             {
                 if (pending[i].IsCompletedSuccessfully && pending[i].Result.Granted)
                 {
-                    agent.Settle(scopes[i].Key, new SettleOperation(id, null, dimensions));
+                    agent.Settle(asked[i].Key, new SettleOperation(id, null, dimensions));
                 }
+            }
+
+            foreach (var ticket in leased ?? [])
+            {
+                agent.Finish(ticket, null, dimensions);
             }
 
             throw;
@@ -208,7 +271,13 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         var refusedAt = Array.FindIndex(results, r => !r.Granted);
         if (refusedAt < 0)
         {
-            return (new Admission(agent, tenantKey, [.. scopes.Select(s => s.Key)], id, dimensions, worst, Merge(results), maxOutput), null);
+            for (var i = 0; i < results.Length; i++)
+            {
+                agent.ConsiderLease(asked[i].Key, worst, results[i].Headroom);
+            }
+
+            var headroom = Merge(results.Select(r => r.Headroom).Concat(leased?.Select(t => t.Headroom) ?? []));
+            return (new Admission(agent, tenantKey, [.. asked.Select(s => s.Key)], leased ?? [], tenantCharged, id, dimensions, worst, headroom, maxOutput), null, false);
         }
 
         var release = new SettleOperation(id, null, dimensions);
@@ -216,12 +285,17 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         {
             if (results[i].Granted)
             {
-                agent.Settle(scopes[i].Key, release);
+                agent.Settle(asked[i].Key, release);
             }
         }
 
+        foreach (var ticket in leased ?? [])
+        {
+            agent.Finish(ticket, null, dimensions);
+        }
+
         var refused = results[refusedAt];
-        var scope = scopes[refusedAt].Scope;
+        var scope = asked[refusedAt].Scope;
         var who = scope switch
         {
             BudgetScope.Tenant => "The tenant's",
@@ -241,7 +315,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             {
                 RetryAfterSeconds = (int)Math.Ceiling(Math.Min(refused.RetryAfterSeconds, int.MaxValue)),
             };
-        return (null, new BudgetRefusal(error, Merge(results), scope));
+        return (null, new BudgetRefusal(error, Merge(results.Select(r => r.Headroom)), scope), refused.LeasesHeld);
     }
 
     private long DefaultMaxOutput(ResolvedRoute route, long input)
@@ -285,10 +359,10 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
     }
 
     /// <summary>Per metric, the least remaining over the scopes.</summary>
-    private static List<BudgetHeadroom> Merge(IEnumerable<ReserveResult> results)
+    private static List<BudgetHeadroom> Merge(IEnumerable<IReadOnlyList<BudgetHeadroom>> scopes)
     {
         var merged = new List<BudgetHeadroom>(3);
-        foreach (var headroom in results.SelectMany(r => r.Headroom))
+        foreach (var headroom in scopes.SelectMany(h => h))
         {
             var at = merged.FindIndex(h => h.Metric == headroom.Metric);
             if (at < 0)

@@ -30,6 +30,12 @@ public sealed partial class BudgetAgent : IAsyncDisposable
         _time = time;
         _logger = logger;
         ReservationSeconds = options.Value.Budgets.ReservationSeconds;
+        LeasesEnabled = options.Value.Budgets.Leases;
+        if (LeasesEnabled)
+        {
+            _leaseTicks = time.CreateTimer(static s => ((BudgetAgent)s!).LeaseTick(), this, LeaseSyncPeriod, LeaseSyncPeriod);
+        }
+
         var period = TimeSpan.FromSeconds(ReservationSeconds / 3.0);
         _renewals = time.CreateTimer(static s => ((BudgetAgent)s!).Renew(), this, period, period);
         _flushes = time.CreateTimer(static s => ((BudgetAgent)s!).FlushSpend(), this, SpendFlushPeriod, SpendFlushPeriod);
@@ -149,9 +155,11 @@ public sealed partial class BudgetAgent : IAsyncDisposable
             List<(SettleOperation Operation, DateTimeOffset At)> settles;
             List<(ReserveOperation Operation, TaskCompletionSource<ReserveResult> Pending)> reserves;
             bool renew;
+            LeaseOperation? lease;
             lock (lane)
             {
-                if (lane.Settles.Count == 0 && lane.Reserves.Count == 0 && !lane.RenewRequested)
+                lease = TakeLeaseSync(lane);
+                if (lane.Settles.Count == 0 && lane.Reserves.Count == 0 && !lane.RenewRequested && lease is null)
                 {
                     lane.Running = false;
                     return;
@@ -163,11 +171,19 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                 lane.RenewRequested = false;
             }
 
-            var (tenantId, _, _) = BudgetKeys.Parse(lane.Key);
+            var tenantId = lane.TenantId;
             try
             {
-                var batch = new BudgetBatch(Holder, ReservationSeconds, [.. settles.Select(s => s.Operation)], [.. reserves.Select(r => r.Operation)]);
+                var batch = new BudgetBatch(Holder, ReservationSeconds, [.. settles.Select(s => s.Operation)], [.. reserves.Select(r => r.Operation)], lease);
                 var result = await _grains.GetGrain<IBudgetGrain>(lane.Key).ApplyAsync(batch).ConfigureAwait(false);
+                if (result.Lease is { } leased)
+                {
+                    lock (lane)
+                    {
+                        LeaseAnswered(lane, leased);
+                    }
+                }
+
                 var granted = result.Reserves.Count(r => r.Granted);
                 Interlocked.Add(ref lane.Outstanding, granted - settles.Count);
                 for (var i = 0; i < reserves.Count; i++)
@@ -213,6 +229,8 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                     }
 
                     lane.RenewRequested |= renew;
+
+                    // A lease's sync whose answer was lost stays as it is (in the lease) and is sent again.
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 50 * (1 << Math.Min(failures, 7)))), _time).ConfigureAwait(false);
@@ -243,7 +261,8 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                     start = !lane.Running;
                     lane.Running = true;
                 }
-                else if (!lane.Running && lane.Settles.Count == 0 && lane.Reserves.Count == 0 && _time.GetElapsedTime(lane.LastUsed, now) > TimeSpan.FromMinutes(1))
+                else if (!lane.Running && lane.Lease is null && lane.Settles.Count == 0 && lane.Reserves.Count == 0
+                    && _time.GetElapsedTime(lane.LastUsed, now) > TimeSpan.FromMinutes(1))
                 {
                     lane.Retired = true;
                     _lanes.TryRemove(key, out _);
@@ -262,11 +281,26 @@ public sealed partial class BudgetAgent : IAsyncDisposable
         await _renewals.DisposeAsync();
         await _flushes.DisposeAsync();
         FlushSpend();
+        if (_leaseTicks is not null)
+        {
+            await _leaseTicks.DisposeAsync();
+            EndLeases();
+            LeaseTick();
+        }
     }
 
     private sealed class Lane(string key)
     {
         public readonly string Key = key;
+        public readonly string TenantId = BudgetKeys.Parse(key).TenantId;
+        public readonly BudgetScope Scope = BudgetKeys.Parse(key).Scope;
+        public bool IsTenant => Scope == BudgetScope.Tenant;
+
+        /// <summary>This silo's lease on the scope, if any (see BudgetAgent.Leases.cs).</summary>
+        public LeaseState? Lease;
+        public bool SyncRequested;
+        public int ReservesThisPeriod;
+        public long LeaseBackoffUntil;
         public readonly List<(SettleOperation, DateTimeOffset)> Settles = [];
         public readonly List<(ReserveOperation, TaskCompletionSource<ReserveResult>)> Reserves = [];
         public long Outstanding;

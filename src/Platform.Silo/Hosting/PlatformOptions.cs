@@ -62,6 +62,13 @@ public sealed class BudgetOptions
     /// budget applies (and then sent upstream as its <c>max_tokens</c>, so it cannot cost more). Default 4096.
     /// </summary>
     public int DefaultMaxOutputTokens { get; set; } = 4096;
+
+    /// <summary>
+    /// <c>Platform:Budgets:Leases</c>: whether a silo may lease a slice of a busy scope's budget and admit requests from it
+    /// itself (tenant, key and deployment scopes, while far from their limits), instead of reserving each request on the
+    /// scope's grain. Default true.
+    /// </summary>
+    public bool Leases { get; set; } = true;
 }
 
 public static class PlatformProfiles

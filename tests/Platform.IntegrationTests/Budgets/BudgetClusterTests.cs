@@ -121,7 +121,7 @@ public sealed class BudgetClusterTests(AzuriteFixture azurite) : IAsyncLifetime
         var streams = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => SendAsync(Silo(i), streamClient, "budget-ok", 4, stream: true)));
         Assert.Equal(50, streams.Count(r => r.Status == HttpStatusCode.OK && r.Complete));
         var streamed = await Poll.UntilAsync(
-            () => StatusAsync(a, streamOwner, "streams"), s => s.GetProperty("outstandingReservations").GetInt32() == 0, TimeSpan.FromSeconds(10));
+            () => StatusAsync(a, streamOwner, "streams"), s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0, TimeSpan.FromSeconds(10));
         Assert.Equal(50 * StreamCost, streamed.GetProperty("settledUsd").GetDecimal());
 
         // Requests per window and tokens per window, across both silos: exactly the limit (rolling windows: no boundary during the test).
@@ -164,7 +164,7 @@ public sealed class BudgetClusterTests(AzuriteFixture azurite) : IAsyncLifetime
 
         // With B silent, its reservations expire (3 s here) and are charged their worst case (10 tokens at $1,000 per million each).
         var expired = await Poll.UntilAsync(
-            () => StatusAsync(a, owner, "killed"), s => s.GetProperty("outstandingReservations").GetInt32() == 0, TimeSpan.FromSeconds(45));
+            () => StatusAsync(a, owner, "killed"), s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0, TimeSpan.FromSeconds(45));
         Assert.Equal(0, expired.GetProperty("outstandingReservations").GetInt32());
         Assert.Equal(8, expired.GetProperty("expiredReservations").GetInt64());
         Assert.Equal(8 * 0.01m, expired.GetProperty("windows")[0].GetProperty("used").GetDecimal());
@@ -175,5 +175,115 @@ public sealed class BudgetClusterTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, after.Status);
         var final = await Poll.UntilAsync(() => StatusAsync(a, owner, "killed"), s => s.GetProperty("settledRequests").GetInt64() == 9, TimeSpan.FromSeconds(10));
         Assert.Equal((8 * 0.01m) + RequestCost, final.GetProperty("windows")[0].GetProperty("used").GetDecimal());
+    }
+
+    [Fact]
+    public async Task TwoSilos_SustainedLoad_IsServedFromLeases_AndTheLimitStillHoldsExactly()
+    {
+        var (a, b) = await StartPairAsync();
+        await using var _ = a;
+        await using var __ = b;
+        var (owner, client) = await TenantAsync(a, "leased");
+        await SetAsync(a, owner, "leased", new
+        {
+            limits = new object[]
+            {
+                new { metric = "requests", amount = 600m, window = "month" },
+                new { metric = "usd", amount = 100m, window = "month" },
+            },
+        });
+
+        // 16 clients, each sending one request after another, alternating silos: 800 requests against a limit of 600.
+        var leasesSeen = 0;
+        using var stop = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var seen = (await StatusAsync(a, owner, "leased")).GetProperty("leases").GetInt32();
+                leasesSeen = Math.Max(leasesSeen, seen);
+                await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None);
+            }
+        });
+        var next = -1;
+        var results = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async worker =>
+        {
+            while (Interlocked.Increment(ref next) < 800)
+            {
+                results.Add((await SendAsync(worker % 2 == 0 ? a : b, client, "budget-ok", 5, stream: false)).Status);
+            }
+        }));
+        await stop.CancelAsync();
+        await watcher;
+
+        Assert.True(leasesSeen > 0, "no silo leased a slice of the budget under sustained load");
+        Assert.Equal(600, results.Count(r => r == HttpStatusCode.OK));
+        Assert.Equal(200, results.Count(r => r == HttpStatusCode.TooManyRequests));
+
+        // Every lease comes back; what was charged is exactly what was served.
+        var status = await Poll.UntilAsync(
+            () => StatusAsync(b, owner, "leased"),
+            s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0,
+            TimeSpan.FromSeconds(15));
+        Assert.Equal(600, status.GetProperty("settledRequests").GetInt64());
+        Assert.Equal(600 * RequestCost, status.GetProperty("settledUsd").GetDecimal());
+        Assert.Equal(0m, status.GetProperty("reserved").GetProperty("usd").GetDecimal());
+        var total = await Poll.UntilAsync(
+            async () => JsonDocument.Parse(await (await a.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/api/v1/budgets/report?groupBy=model", owner)))
+                .Content.ReadAsStringAsync()).RootElement.GetProperty("total").GetProperty("costUsd").GetDecimal(),
+            usd => usd == 600 * RequestCost,
+            TimeSpan.FromSeconds(10));
+        Assert.Equal(600 * RequestCost, total);
+    }
+
+    [Fact]
+    public async Task ASiloKilledWhileHoldingALease_ItsSliceExpiresChargedInFull_AndTheLimitHolds()
+    {
+        var (a, b) = await StartPairAsync();
+        await using var _ = a;
+        await using var __ = b;
+        var (owner, client) = await TenantAsync(a, "leasekill");
+        await SetAsync(a, owner, "leasekill", new { limits = new[] { new { metric = "requests", amount = 1000m, window = "month" } } });
+
+        // Load through B until B holds a lease, then kill B in the middle of it.
+        using var stop = new CancellationTokenSource();
+        var served = 0;
+        var load = Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    if ((await SendAsync(b, client, "budget-ok", 5, stream: false)).Status == HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref served);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    return;
+                }
+            }
+        }));
+        var leased = await Poll.UntilAsync(() => StatusAsync(a, owner, "leasekill"), s => s.GetProperty("leases").GetInt32() > 0, TimeSpan.FromSeconds(20));
+        Assert.True(leased.GetProperty("leases").GetInt32() > 0);
+        b.KillHard();
+        await stop.CancelAsync();
+        await load;
+
+        // The slice expires (3 s here) and is charged in full: never less than B served; nothing stays reserved.
+        var expired = await Poll.UntilAsync(
+            () => StatusAsync(a, owner, "leasekill"),
+            s => s.GetProperty("leases").GetInt32() == 0 && s.GetProperty("outstandingReservations").GetInt32() == 0,
+            TimeSpan.FromSeconds(45));
+        var used = expired.GetProperty("windows")[0].GetProperty("used").GetDecimal();
+        Assert.InRange(used, (decimal)Volatile.Read(ref served), 1000m);
+        Assert.Equal(0m, expired.GetProperty("windows")[0].GetProperty("reserved").GetDecimal());
+
+        // The survivor serves exactly what is left, and no more.
+        var left = (int)(1000m - used);
+        var after = await Task.WhenAll(Enumerable.Range(0, left + 5).Select(_ => SendAsync(a, client, "budget-ok", 5, stream: false)));
+        Assert.Equal(left, after.Count(r => r.Status == HttpStatusCode.OK));
     }
 }

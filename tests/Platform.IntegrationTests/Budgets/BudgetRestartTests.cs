@@ -69,7 +69,7 @@ public sealed class BudgetRestartTests
 
         await using var third = SiloProcess.Start(settings);
         await third.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        var after = await Poll.UntilAsync(() => StatusAsync(third, owner), s => s.GetProperty("outstandingReservations").GetInt32() == 0, TimeSpan.FromSeconds(20));
+        var after = await Poll.UntilAsync(() => StatusAsync(third, owner), s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0, TimeSpan.FromSeconds(20));
         Assert.Equal(0, after.GetProperty("outstandingReservations").GetInt32());
         Assert.Equal(0m, after.GetProperty("reserved").GetProperty("usd").GetDecimal());
 

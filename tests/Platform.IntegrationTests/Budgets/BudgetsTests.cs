@@ -107,7 +107,7 @@ public sealed class BudgetsTests(GatewayFixture fixture)
         Assert.Equal(20, outcomes.Count(o => o.StatusCode == HttpStatusCode.OK && o.Done));
         Assert.Equal(60, outcomes.Count(o => o.StatusCode == HttpStatusCode.TooManyRequests));
         var status = await Poll.UntilAsync(
-            () => StatusAsync(t.Owner, "tenant", t.Id), s => s.GetProperty("outstandingReservations").GetInt32() == 0, TimeSpan.FromSeconds(10));
+            () => StatusAsync(t.Owner, "tenant", t.Id), s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0, TimeSpan.FromSeconds(10));
         Assert.Equal(20 * StreamCost, status.GetProperty("settledUsd").GetDecimal());
     }
 
@@ -165,9 +165,9 @@ public sealed class BudgetsTests(GatewayFixture fixture)
 
         Assert.Equal(new[] { 200, 502, 504 }, statuses.Keys.Order().ToArray());
         var status = await Poll.UntilAsync(
-            () => StatusAsync(t.Owner, "tenant", t.Id), s => s.GetProperty("outstandingReservations").GetInt32() == 0, TimeSpan.FromSeconds(15));
+            () => StatusAsync(t.Owner, "tenant", t.Id), s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0, TimeSpan.FromSeconds(15));
         var key = await Poll.UntilAsync(
-            () => StatusAsync(t.Owner, "key", t.ClientKeyId), s => s.GetProperty("outstandingReservations").GetInt32() == 0, TimeSpan.FromSeconds(15));
+            () => StatusAsync(t.Owner, "key", t.ClientKeyId), s => s.GetProperty("outstandingReservations").GetInt32() == 0 && s.GetProperty("leases").GetInt32() == 0, TimeSpan.FromSeconds(15));
         Assert.Equal(0m, status.GetProperty("reserved").GetProperty("usd").GetDecimal());
 
         // The 1,000 requests' costs, plus whatever the 20 streams that were left produced (at most 4 tokens each).
