@@ -156,6 +156,10 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# Right after the last budgeted run (leases end a second after their last request): how the budget grains served it.
+budget_status=$(api GET /api/v1/budgets/tenant/budgeted "$OWNER" "")
+echo "budgeted tenant scope now: $(grep -o '"outstandingReservations":[0-9]*\|"leases":[0-9]*\|"settledRequests":[0-9]*' <<<"$budget_status" | tr '\n' ' ')"
+
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$GW_DOTNET_PID/status")
 median() { sort -g | awk '{a[NR]=$1} END { if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 col() { awk -F'\t' -v c="$1" -v t="$2" -v k="$3" '$2==c && $3==t {print $k}' "$results" | median; }

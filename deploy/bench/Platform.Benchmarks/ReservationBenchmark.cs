@@ -13,9 +13,10 @@ namespace Platform.Benchmarks;
 /// requests in flight, each reserving then settling. Two designs in the same run, interleaved:
 /// <list type="bullet">
 /// <item><c>per-request</c>: one grain call to reserve and one to settle per request (the baseline);</item>
-/// <item><c>group-commit</c>: the gateway's <see cref="BudgetAgent"/>, which batches what queues while a call is in flight.</item>
+/// <item><c>group-commit</c>: the gateway's <see cref="BudgetAgent"/>, which batches what queues while a call is in flight;</item>
+/// <item><c>leased</c>: the agent with leases: once the scope is busy, requests are admitted from this silo's slice and the
+/// grain hears of them in one sync every 100 ms.</item>
 /// </list>
-/// Leased slices were not built: group commit already keeps one grain far from being the limit (see the README).
 /// usage: dotnet run -c Release --project deploy/bench/Platform.Benchmarks -- budget [requests] [concurrency]
 /// </summary>
 public static class ReservationBenchmark
@@ -64,24 +65,52 @@ public static class ReservationBenchmark
             });
         }
 
+        async Task<double> LeasedAsync(string tenant)
+        {
+            var key = BudgetKeys.Tenant(tenant);
+            var usage = new BudgetAmount(0.0005m, 50, 1);
+            return await RunAsync(requests, concurrency, async () =>
+            {
+                if (agent.TryLease(key, worst) is { } ticket)
+                {
+                    agent.Finish(ticket, usage, dims);
+                    await Task.Yield();
+                    return;
+                }
+
+                var id = Guid.NewGuid().ToString("N");
+                var result = await agent.ReserveAsync(key, new ReserveOperation(id, worst, dims));
+                if (!result.Granted)
+                {
+                    throw new InvalidOperationException("refused");
+                }
+
+                agent.ConsiderLease(key, worst, result.Headroom);
+                agent.Settle(key, new SettleOperation(id, usage, dims));
+            });
+        }
+
         var rounds = 3;
         var perRequest = new List<double>();
         var grouped = new List<double>();
+        var leased = new List<double>();
         for (var round = 0; round <= rounds; round++)
         {
             // Round 0 warms up (JIT, storage); each round uses fresh tenants so state sizes match.
-            foreach (var tenant in new[] { $"p{round}", $"g{round}" })
+            foreach (var tenant in new[] { $"p{round}", $"g{round}", $"l{round}" })
             {
                 await grains.GetGrain<IBudgetGrain>(BudgetKeys.Tenant(tenant)).SetPolicyAsync(policy, actor);
             }
 
             var p = await PerRequestAsync($"p{round}");
             var g = await GroupCommitAsync($"g{round}");
+            var l = await LeasedAsync($"l{round}");
             if (round > 0)
             {
                 perRequest.Add(p);
                 grouped.Add(g);
-                Console.WriteLine($"round {round}: per-request {p,10:0} reservations/s   group-commit {g,10:0} reservations/s");
+                leased.Add(l);
+                Console.WriteLine($"round {round}: per-request {p,10:0}/s   group-commit {g,10:0}/s   leased {l,10:0}/s");
             }
         }
 
@@ -93,8 +122,10 @@ public static class ReservationBenchmark
         Console.WriteLine("|---|---|");
         Console.WriteLine($"| per-request grain calls (baseline) | {Median(perRequest):0} |");
         Console.WriteLine($"| group commit (BudgetAgent) | {Median(grouped):0} |");
+        Console.WriteLine($"| leased slices (BudgetAgent with leases) | {Median(leased):0} |");
         Console.WriteLine();
         Console.WriteLine($"- group commit / per-request: {Median(grouped) / Median(perRequest):0.00}x");
+        Console.WriteLine($"- leased / per-request: {Median(leased) / Median(perRequest):0.00}x; leased / group commit: {Median(leased) / Median(grouped):0.00}x");
         await host.StopAsync();
         Directory.Delete(dir, recursive: true);
     }

@@ -64,36 +64,41 @@ public static class TokenCounter
     /// The prompt's tokens as a provider counts them: every message's text, tool-call names and arguments, and tool
     /// results (a provider bills all of them; counting only the text let a 50,000-token tool result reserve 10).
     /// </summary>
-    public static int CountPrompt(IEnumerable<ChatMessage> messages)
-    {
-        var total = 3;
-        foreach (var text in PromptSize.Texts(messages))
-        {
-            total += PerMessageOverhead + Count(text);
-        }
-
-        return total;
-    }
+    public static int CountPrompt(IEnumerable<ChatMessage> messages) => (int)Prompt(messages, null, Count);
 
     /// <summary>
     /// The prompt plus what the request's options add to it: each tool's name, description and parameter schema, and a
     /// JSON response schema (providers put them in the prompt and bill them as input).
     /// </summary>
-    public static long CountPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    public static long CountPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options) => Prompt(messages, options, Count);
+
+    /// <summary>
+    /// An upper bound of <see cref="CountPrompt(IEnumerable{ChatMessage}, ChatOptions?)"/> without tokenizing: a byte-level
+    /// BPE token covers at least one UTF-8 byte, so the bytes (plus the same framing) are never fewer than the tokens.
+    /// </summary>
+    public static long BoundPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options) =>
+        Prompt(messages, options, static text => string.IsNullOrEmpty(text) ? 0 : System.Text.Encoding.UTF8.GetByteCount(text));
+
+    private static long Prompt(IEnumerable<ChatMessage> messages, ChatOptions? options, Func<string?, int> count)
     {
-        long total = CountPrompt(messages);
+        long total = 3;
+        foreach (var text in PromptSize.Texts(messages))
+        {
+            total += PerMessageOverhead + count(text);
+        }
+
         foreach (var tool in options?.Tools ?? [])
         {
-            total += PerMessageOverhead + Count(tool.Name) + Count(tool.Description);
+            total += PerMessageOverhead + count(tool.Name) + count(tool.Description);
             if (tool is AIFunctionDeclaration function)
             {
-                total += Count(function.JsonSchema.GetRawText());
+                total += count(function.JsonSchema.GetRawText());
             }
         }
 
         if (options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } json)
         {
-            total += PerMessageOverhead + Count(json.SchemaName) + Count(json.SchemaDescription) + Count(schema.GetRawText());
+            total += PerMessageOverhead + count(json.SchemaName) + count(json.SchemaDescription) + count(schema.GetRawText());
         }
 
         return total;

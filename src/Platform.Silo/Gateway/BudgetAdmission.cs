@@ -152,15 +152,21 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
 {
     public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
         Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user) =>
-        AdmitAsync(caller, plan.Deployment?.Deployment.Name, route, chain, user, "max_tokens", () =>
+        AdmitAsync(caller, plan.Deployment?.Deployment.Name, route, chain, user, "max_tokens", bound =>
         {
-            var input = TokenCounter.CountPrompt(plan.Request.Messages, plan.Request.Options);
-            var options = plan.Request.Options;
-            var maxOutput = (long)(options.MaxOutputTokens ?? DefaultMaxOutput(route, input));
-            if (options.MaxOutputTokens is null)
+            var request = plan.Request.Options;
+            var input = bound ? TokenCounter.BoundPrompt(plan.Request.Messages, request) : TokenCounter.CountPrompt(plan.Request.Messages, request);
+            var maxOutput = (long)(request.MaxOutputTokens ?? DefaultMaxOutput(route, input));
+            if (request.MaxOutputTokens is null)
             {
+                if (bound && maxOutput < options.Value.Budgets.DefaultMaxOutputTokens)
+                {
+                    // The context window caps the default output here: worked out from the real count, not the bound.
+                    return null;
+                }
+
                 // What was reserved is what the provider may produce: it cannot cost more than the worst case.
-                options.MaxOutputTokens = (int)maxOutput;
+                request.MaxOutputTokens = (int)maxOutput;
             }
 
             return (input, maxOutput);
@@ -169,10 +175,16 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
     /// <summary>An embedding request: its worst case is its input, known exactly before the call.</summary>
     public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitEmbeddingAsync(
         Caller caller, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, IReadOnlyList<string> inputs) =>
-        AdmitAsync(caller, null, route, chain, user, "input", () => (inputs.Sum(i => (long)TokenCounter.Count(i)), 0));
+        AdmitAsync(caller, null, route, chain, user, "input", bound => (inputs.Sum(i => bound ? System.Text.Encoding.UTF8.GetByteCount(i) : (long)TokenCounter.Count(i)), 0));
 
+    /// <summary>
+    /// <paramref name="size"/>: the request's input tokens and most output, counted (false) or bounded without tokenizing
+    /// (true; null when a bound will not do). A request that every scope admits from this silo's leases is admitted on the
+    /// bound (it only has to fit a slice, and is charged its real usage); any other is counted.
+    /// </summary>
     private async ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
-        Caller caller, string? deployment, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, string sizeField, Func<(long Input, long MaxOutput)> size)
+        Caller caller, string? deployment, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, string sizeField,
+        Func<bool, (long Input, long MaxOutput)?> size)
     {
         var index = await indexes.GetAsync(caller.TenantId);
         var tenantKey = BudgetKeys.Tenant(caller.TenantId);
@@ -184,16 +196,18 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             return (new Admission(agent, tenantKey, [], [], false, "", dimensions, default, [], 0), null);
         }
 
-        var (input, maxOutput) = size();
-
-        // Priced at the dearest route of the fallback chain: a fallback may serve it.
-        var price = route.Price.Cost(input, 0, maxOutput);
-        foreach (var candidate in chain)
+        if (scopes.TrueForAll(s => agent.IsLeasing(s.Key)) && size(true) is var (boundInput, boundOutput))
         {
-            price = Math.Max(price, candidate.Price.Cost(input, 0, maxOutput));
+            var bounded = WorstCase(route, chain, boundInput, boundOutput);
+            if (LeaseAll(scopes, bounded) is { } tickets)
+            {
+                return (new Admission(agent, tenantKey, [], tickets, scopes.Exists(s => s.Scope == BudgetScope.Tenant), "", dimensions, bounded,
+                    Merge(tickets.ConvertAll(t => t.Headroom)), boundOutput), null);
+            }
         }
 
-        var worst = new BudgetAmount(price, input + maxOutput, 1);
+        var (input, maxOutput) = size(false)!.Value;
+        var worst = WorstCase(route, chain, input, maxOutput);
         for (var attempt = 1; ; attempt++)
         {
             var (admission, refusal, leasesHeld) = await AdmitOnceAsync(tenantKey, scopes, userDefault, dimensions, worst, maxOutput, deployment, sizeField);
@@ -206,6 +220,42 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             await Task.Delay(LeaseRetryDelay, time);
         }
     }
+
+    /// <summary>Priced at the dearest route of the fallback chain: a fallback may serve it.</summary>
+    private static BudgetAmount WorstCase(ResolvedRoute route, IEnumerable<ResolvedRoute> chain, long input, long maxOutput)
+    {
+        var price = route.Price.Cost(input, 0, maxOutput);
+        foreach (var candidate in chain)
+        {
+            price = Math.Max(price, candidate.Price.Cost(input, 0, maxOutput));
+        }
+
+        return new BudgetAmount(price, input + maxOutput, 1);
+    }
+
+    /// <summary>Tickets from this silo's leases on every scope, or null (and none held) if one cannot admit it.</summary>
+    private List<LeaseTicket>? LeaseAll(List<(string Key, BudgetScope Scope)> scopes, BudgetAmount worst)
+    {
+        var tickets = new List<LeaseTicket>(scopes.Count);
+        foreach (var (key, _) in scopes)
+        {
+            if (agent.TryLease(key, worst) is not { } ticket)
+            {
+                foreach (var taken in tickets)
+                {
+                    agent.Finish(taken, null, NoDimensions);
+                }
+
+                return null;
+            }
+
+            tickets.Add(ticket);
+        }
+
+        return tickets;
+    }
+
+    private static readonly SpendDimensions NoDimensions = new("", null, "", null);
 
     /// <summary>How often a request refused while leases held the budget is tried again (the leases come back within a sync period).</summary>
     private const int LeaseRetries = 12;
@@ -359,8 +409,13 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
     }
 
     /// <summary>Per metric, the least remaining over the scopes.</summary>
-    private static List<BudgetHeadroom> Merge(IEnumerable<IReadOnlyList<BudgetHeadroom>> scopes)
+    private static IReadOnlyList<BudgetHeadroom> Merge(IEnumerable<IReadOnlyList<BudgetHeadroom>> scopes)
     {
+        if (scopes is IReadOnlyList<IReadOnlyList<BudgetHeadroom>> { Count: 1 } single)
+        {
+            return single[0];
+        }
+
         var merged = new List<BudgetHeadroom>(3);
         foreach (var headroom in scopes.SelectMany(h => h))
         {

@@ -19,7 +19,7 @@ public sealed class LeaseTicket
 
     internal BudgetAmount WorstCase { get; }
 
-    /// <summary>The scope's headroom as this silo sees it (the grain's last answer plus what is left of the slice).</summary>
+    /// <summary>The scope's headroom as this silo saw it at its lease's last sync (the grain's answer plus the unused slice).</summary>
     public IReadOnlyList<BudgetHeadroom> Headroom { get; }
 }
 
@@ -28,7 +28,7 @@ public sealed class LeaseTicket
 /// scope's grain for a slice of its budget and admits requests from it itself: a request then costs a lock and some
 /// arithmetic instead of two grain calls. Every <see cref="LeaseSyncPeriod"/> the silo sends the grain what the slice's
 /// finished requests really cost (charged to the windows and the report) and the slice it wants next: the worst cases of
-/// its requests in flight plus about three sync periods of demand, at most a sixteenth of what is left. The grain shrinks
+/// its requests in flight plus about four sync periods of demand, at most a sixteenth of what is left. The grain shrinks
 /// a slice on request and grows it only while leases together hold at most half of what is left, so the limit holds
 /// exactly: a request is admitted from a slice only if the slice covers its worst case, and slices are reserved on the
 /// grain like requests are. Near a limit, or when a request elsewhere was refused while slices were held, the grain asks
@@ -60,6 +60,20 @@ public sealed partial class BudgetAgent
 
     private bool LeasesEnabled { get; }
 
+    /// <summary>True when this silo holds a lease on the scope that is admitting requests.</summary>
+    public bool IsLeasing(string grainKey)
+    {
+        if (!_lanes.TryGetValue(grainKey, out var lane))
+        {
+            return false;
+        }
+
+        lock (lane)
+        {
+            return lane.Lease is { Reclaim: false, Dead: false };
+        }
+    }
+
     /// <summary>
     /// Admits a request of <paramref name="worstCase"/> from this silo's lease on the scope, if it holds one that covers it;
     /// null otherwise (the request is then reserved on the grain).
@@ -87,7 +101,7 @@ public sealed partial class BudgetAgent
             if (Covers(lease, lease.Cap, used))
             {
                 lease.InFlight += worstCase;
-                ticket = new LeaseTicket(lane, lease, worstCase, Headroom(lease, lease.Cap - used));
+                ticket = new LeaseTicket(lane, lease, worstCase, lease.SeenHeadroom);
             }
             else if (!lane.SyncRequested)
             {
@@ -220,7 +234,7 @@ public sealed partial class BudgetAgent
         return lease.Sending;
     }
 
-    /// <summary>The slice to ask for: what is in flight, plus about three sync periods of demand unless the lease is winding down.</summary>
+    /// <summary>The slice to ask for: what is in flight, plus about four sync periods of demand unless the lease is winding down.</summary>
     private BudgetAmount WantedHold(LeaseState lease)
     {
         if (lease.Reclaim || lease.Dead || _time.GetElapsedTime(lease.LastDemand) > LeaseIdleEnd)
@@ -231,7 +245,7 @@ public sealed partial class BudgetAgent
         var slack = default(BudgetAmount);
         foreach (var metric in lease.Metrics)
         {
-            var want = Math.Max(3 * lease.Demand.Of(metric), 4 * lease.LastWorst.Of(metric));
+            var want = Math.Max(4 * lease.Demand.Of(metric), 8 * lease.LastWorst.Of(metric));
             var remaining = lease.Headroom.Where(h => h.Metric == metric).Select(h => h.Remaining).DefaultIfEmpty(0).Min() + lease.Held.Of(metric);
             var most = remaining * SliceOfRemaining;
             if (most < lease.LastWorst.Of(metric))
@@ -268,6 +282,9 @@ public sealed partial class BudgetAgent
         {
             lease.Headroom = result.Headroom;
         }
+
+        // What callers are told is left: the grain's figure (which counts this slice as held) plus the slice's unused part.
+        lease.SeenHeadroom = Headroom(lease, lease.Cap - lease.Pending - lease.InFlight);
 
         if (result.Held == default)
         {
@@ -356,5 +373,8 @@ public sealed partial class BudgetAgent
         public bool Dead;
         public IReadOnlyList<BudgetMetric> Metrics = [];
         public IReadOnlyList<BudgetHeadroom> Headroom = [];
+
+        /// <summary>The headroom given with each ticket, as of the last sync (per request it would cost a list).</summary>
+        public IReadOnlyList<BudgetHeadroom> SeenHeadroom = [];
     }
 }

@@ -76,4 +76,33 @@ public sealed class TokenCounterTests
         Assert.True(TokenCounter.CountPrompt(hi, options) >= plain + (3 * bulkTokens), $"{TokenCounter.CountPrompt(hi, options)} tokens");
         Assert.Equal(plain, TokenCounter.CountPrompt(hi, null));
     }
+
+    [Theory]
+    [InlineData("Hello, world! How are you today?")]
+    [InlineData("Ünïcödé 漢字 and emoji 🙂🙂 with    spaces\n\nand lines")]
+    [InlineData("a")]
+    [InlineData("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")]
+    [InlineData("𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ‮ RTL ‭ and zero​width")]
+    public void BoundPrompt_IsNeverBelowTheCount_WithToolsAndSchemasToo(string text)
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonSerializer.Serialize(new { type = "object", description = text }));
+        var options = new ChatOptions
+        {
+            Tools = [AIFunctionFactory.CreateDeclaration("f", text, schema.RootElement)],
+            ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement.Clone(), "s"),
+        };
+        List<ChatMessage> messages =
+        [
+            new(ChatRole.System, text),
+            new(ChatRole.User, text + text),
+            new(ChatRole.Assistant, [new FunctionCallContent("c1", "f", new Dictionary<string, object?> { ["a"] = text })]),
+            new(ChatRole.Tool, [new FunctionResultContent("c1", text)]),
+        ];
+
+        var counted = TokenCounter.CountPrompt(messages, options);
+        var bound = TokenCounter.BoundPrompt(messages, options);
+
+        Assert.InRange(bound, counted, long.MaxValue);
+        Assert.InRange(TokenCounter.BoundPrompt(messages, null), TokenCounter.CountPrompt(messages, null), bound - 1);
+    }
 }
