@@ -90,7 +90,7 @@ declare -A URL=( [direct]="http://127.0.0.1:$NGINX_PORT$prefix/v1/chat/completio
                  [yarp]="http://127.0.0.1:$YARP_PORT$prefix/v1/chat/completions"
                  [gateway]="http://127.0.0.1:$GW_PORT/v1/chat/completions" )
 declare -A PID=( [direct]="" [yarp]="$YARP_PID" [gateway]="$GW_PID" [budgeted]="$GW_PID" )
-TARGETS=(direct yarp gateway budgeted); CONNS=(1 8 32)
+TARGETS=(direct yarp gateway budgeted); read -r -a CONNS <<<"${BENCH_CONNS:-1 8 32}"
 
 # A second tenant whose tenant and key scopes have budgets (large enough never to refuse): every request reserves on both.
 ADMIN="bench-admin-key-0123456789abcdef0123456789"

@@ -28,7 +28,7 @@ public sealed class LeaseTicket
 /// scope's grain for a slice of its budget and admits requests from it itself: a request then costs a lock and some
 /// arithmetic instead of two grain calls. Every <see cref="LeaseSyncPeriod"/> the silo sends the grain what the slice's
 /// finished requests really cost (charged to the windows and the report) and the slice it wants next: the worst cases of
-/// its requests in flight plus about four sync periods of demand, at most a sixteenth of what is left. The grain shrinks
+/// its requests in flight plus 0.4 s of demand at its recent rate, at most a sixteenth of what is left. The grain shrinks
 /// a slice on request and grows it only while leases together hold at most half of what is left, so the limit holds
 /// exactly: a request is admitted from a slice only if the slice covers its worst case, and slices are reserved on the
 /// grain like requests are. Near a limit, or when a request elsewhere was refused while slices were held, the grain asks
@@ -51,6 +51,12 @@ public sealed partial class BudgetAgent
     private const decimal SliceOfRemaining = 1m / 16;
 
     private static readonly TimeSpan LeaseIdleEnd = TimeSpan.FromSeconds(1);
+
+    /// <summary>A slice covers this many seconds of demand (four sync periods).</summary>
+    private const decimal SlackSeconds = 0.4m;
+
+    /// <summary>How much of the highest demand rate seen is kept at each sync when demand falls.</summary>
+    private const decimal RateDecay = 0.8m;
 
     /// <summary>How long after a lease was asked back none is started again on that scope (the grain asks for two seconds).</summary>
     private static readonly TimeSpan ReclaimBackoff = TimeSpan.FromSeconds(2);
@@ -171,6 +177,7 @@ public sealed partial class BudgetAgent
                 LastWorst = worstCase,
                 Demand = new BudgetAmount(worstCase.Usd * lane.ReservesThisPeriod, worstCase.Tokens * lane.ReservesThisPeriod, lane.ReservesThisPeriod),
                 LastDemand = _time.GetTimestamp(),
+                LastSync = _time.GetTimestamp() - (_time.TimestampFrequency / 10),
             };
             lane.SyncRequested = true;
             if (lane.Running)
@@ -234,7 +241,7 @@ public sealed partial class BudgetAgent
         return lease.Sending;
     }
 
-    /// <summary>The slice to ask for: what is in flight, plus about four sync periods of demand unless the lease is winding down.</summary>
+    /// <summary>The slice to ask for: what is in flight, plus 0.4 s of demand at its recent rate unless the lease is winding down.</summary>
     private BudgetAmount WantedHold(LeaseState lease)
     {
         if (lease.Reclaim || lease.Dead || _time.GetElapsedTime(lease.LastDemand) > LeaseIdleEnd)
@@ -242,10 +249,16 @@ public sealed partial class BudgetAgent
             return lease.InFlight;
         }
 
+        // Demand per second, measured since the last sync and decaying slowly: a sync soon after another (its slice ran
+        // short) must not read the few requests since then as the whole demand and shrink the slice further.
+        var now = _time.GetTimestamp();
+        var seconds = Math.Max(0.01m, (decimal)_time.GetElapsedTime(lease.LastSync, now).TotalSeconds);
+        lease.LastSync = now;
         var slack = default(BudgetAmount);
         foreach (var metric in lease.Metrics)
         {
-            var want = Math.Max(4 * lease.Demand.Of(metric), 8 * lease.LastWorst.Of(metric));
+            var rate = lease.Rate[(int)metric] = Math.Max(lease.Demand.Of(metric) / seconds, lease.Rate[(int)metric] * RateDecay);
+            var want = Math.Max(rate * SlackSeconds, 8 * lease.LastWorst.Of(metric));
             var remaining = lease.Headroom.Where(h => h.Metric == metric).Select(h => h.Remaining).DefaultIfEmpty(0).Min() + lease.Held.Of(metric);
             var most = remaining * SliceOfRemaining;
             if (most < lease.LastWorst.Of(metric))
@@ -369,6 +382,10 @@ public sealed partial class BudgetAgent
 
         public BudgetAmount LastWorst;
         public long LastDemand;
+        public long LastSync;
+
+        /// <summary>Demand per second, per metric (indexed by <see cref="BudgetMetric"/>).</summary>
+        public readonly decimal[] Rate = new decimal[3];
         public bool Reclaim;
         public bool Dead;
         public IReadOnlyList<BudgetMetric> Metrics = [];
