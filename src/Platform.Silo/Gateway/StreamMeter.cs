@@ -7,9 +7,9 @@ namespace Platform.Silo.Gateway;
 /// <summary>
 /// Meters a stream against what its admission reserved: once the output produced so far exceeds the output tokens
 /// reserved, going on would spend more than the budget set aside for it, so the stream ends. Tokens are counted only
-/// once the output could exceed the reservation (a token is at least one UTF-8 byte, a character at most three), and
-/// then incrementally: text up to the last whitespace is counted once (byte-pair pre-tokens never span a word start),
-/// only the unfinished word is counted again with each chunk.
+/// when the output could exceed the reservation (a token is at least one UTF-8 byte: what is counted so far plus the
+/// bytes not yet counted must pass it), and then incrementally: text up to the last whitespace is counted once
+/// (byte-pair pre-tokens never span a word start); the unfinished word is counted only if its bytes could still pass.
 /// </summary>
 public sealed class StreamMeter(Admission admission)
 {
@@ -22,7 +22,13 @@ public sealed class StreamMeter(Admission admission)
     public bool Exhausted(StringBuilder output)
     {
         var max = admission.MaxOutputTokens;
-        if (!admission.Limited || output.Length * 3L <= max)
+        if (!admission.Limited || _counted + ((output.Length - _boundary) * 3L) <= max)
+        {
+            return false;
+        }
+
+        // Text past the boundary has at most as many tokens as UTF-8 bytes: counted only when that bound could pass.
+        if (_counted + Utf8Bytes(output, _boundary, output.Length) <= max)
         {
             return false;
         }
@@ -44,7 +50,32 @@ public sealed class StreamMeter(Admission admission)
             _boundary = last;
         }
 
-        return _counted + TokenCounter.Count(output.ToString(_boundary, output.Length - _boundary)) > max;
+        return _counted + Utf8Bytes(output, _boundary, output.Length) > max
+            && _counted + TokenCounter.Count(output.ToString(_boundary, output.Length - _boundary)) > max;
+    }
+
+    /// <summary>The UTF-8 length of <paramref name="text"/>[start..end), without copying it out.</summary>
+    private static long Utf8Bytes(StringBuilder text, int start, int end)
+    {
+        long bytes = 0;
+        var offset = 0;
+        foreach (var chunk in text.GetChunks())
+        {
+            var from = Math.Max(start - offset, 0);
+            var to = Math.Min(end - offset, chunk.Length);
+            if (to > from)
+            {
+                bytes += Encoding.UTF8.GetByteCount(chunk.Span[from..to]);
+            }
+
+            offset += chunk.Length;
+            if (offset >= end)
+            {
+                break;
+            }
+        }
+
+        return bytes;
     }
 
     public string Message(UsageCost spent) => string.Create(
