@@ -373,6 +373,53 @@ public sealed class BudgetsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task SixteenClients_AgainstAUsdBudgetForExactly300_AreServedFromALease_Exactly300Succeed_AndTheReportMatchesTheCosts()
+    {
+        // The README's must-show at a size where the silo leases a slice: exactly as many as the budget pays for, then 429s.
+        var t = await NewTenantAsync();
+        await PutAsync(t.Owner, $"/api/v1/budgets/tenant/{t.Id}", UsdPerDay(300 * RequestCost));
+        var leasesSeen = 0;
+        using var stop = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                leasesSeen = Math.Max(leasesSeen, (await StatusAsync(t.Owner, "tenant", t.Id)).GetProperty("leases").GetInt32());
+                await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None);
+            }
+        });
+        var next = -1;
+        var results = new System.Collections.Concurrent.ConcurrentBag<(HttpStatusCode Status, decimal Cost, string? RetryAfter)>();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) < 400)
+            {
+                using var response = await t.Client.PostAsync("/v1/chat/completions", Chat());
+                results.Add((response.StatusCode, response.IsSuccessStatusCode ? Cost(response) : 0, response.Headers.RetryAfter?.ToString()));
+            }
+        }));
+        await stop.CancelAsync();
+        await watcher;
+
+        Assert.True(leasesSeen > 0, "the silo never leased a slice of a busy tenant's budget");
+        Assert.Equal(300, results.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.Equal(100, results.Count(r => r.Status == HttpStatusCode.TooManyRequests));
+        Assert.All(results.Where(r => r.Status == HttpStatusCode.TooManyRequests), r => Assert.NotNull(r.RetryAfter));
+        var costs = results.Sum(r => r.Cost);
+        Assert.Equal(300 * RequestCost, costs);
+        var status = await Poll.UntilAsync(
+            () => StatusAsync(t.Owner, "tenant", t.Id),
+            s => s.GetProperty("leases").GetInt32() == 0 && s.GetProperty("outstandingReservations").GetInt32() == 0,
+            TimeSpan.FromSeconds(15));
+        Assert.Equal(costs, status.GetProperty("settledUsd").GetDecimal());
+        var report = await Poll.UntilAsync(
+            async () => JsonDocument.Parse(await t.Owner.GetStringAsync("/api/v1/budgets/report?groupBy=key")).RootElement.Clone(),
+            r => r.GetProperty("total").GetProperty("requests").GetInt64() == 300,
+            TimeSpan.FromSeconds(10));
+        Assert.Equal(costs, report.GetProperty("total").GetProperty("costUsd").GetDecimal());
+    }
+
+    [Fact]
     public async Task TheSpendReport_ByKeyUserAndModel_AddsUpToTheResponsesCosts()
     {
         var t = await NewTenantAsync();
