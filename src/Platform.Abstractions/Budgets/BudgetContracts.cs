@@ -254,8 +254,8 @@ public sealed record BudgetStatus(
     [property: Id(6)] decimal SettledUsd,
     [property: Id(7)] long SettledRequests,
     [property: Id(8)] long ExpiredReservations,
-    [property: Id(9)] int Leases = 0,
-    [property: Id(10)] BudgetAmount Leased = default);
+    [property: Id(9)] int Leases,
+    [property: Id(10)] BudgetAmount Leased);
 
 /// <summary>Spend of one hour on one combination of key, deployment, model and user (kept by the tenant's budget grain).</summary>
 [GenerateSerializer]
