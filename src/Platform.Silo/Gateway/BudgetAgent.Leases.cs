@@ -294,6 +294,10 @@ public sealed partial class BudgetAgent
         if (result.Headroom.Count > 0)
         {
             lease.Headroom = result.Headroom;
+
+            // The scope's limits may have changed since the lease started (a limit on another metric added): the slice must
+            // cover every metric now limited, or requests admitted from it would pass the new limit unchecked.
+            lease.Metrics = [.. result.Headroom.Select(h => h.Metric).Distinct()];
         }
 
         // What callers are told is left: the grain's figure (which counts this slice as held) plus the slice's unused part.
