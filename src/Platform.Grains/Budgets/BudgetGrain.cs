@@ -116,7 +116,11 @@ public sealed partial class BudgetGrain(
         _ledger.Heard(batch.Holder, now);
         var fallback = DefaultFor(batch);
         var alerts = new List<BudgetAlert>();
-        var mustWrite = Expire(now, fallback, alerts);
+
+        // The report's rollups of this batch, added once the ledger change they belong to is stored: if the write fails, the
+        // ledger goes back to what is stored and the silo sends the batch again, which must not add them a second time.
+        var rolled = new List<(SpendDimensions, BudgetAmount)>();
+        var mustWrite = Expire(now, fallback, alerts, rolled);
         var settled = false;
 
         foreach (var settle in batch.Settles)
@@ -125,7 +129,7 @@ public sealed partial class BudgetGrain(
             alerts.AddRange(crossed);
             if (charged is { } usage)
             {
-                Rollup(settle.Dimensions, usage, now);
+                rolled.Add((settle.Dimensions, usage));
             }
 
             settled = true;
@@ -135,7 +139,7 @@ public sealed partial class BudgetGrain(
         LeaseResult? lease = null;
         if (batch.Lease is { } op)
         {
-            lease = ApplyLease(op, batch.Holder, seconds, now, alerts);
+            lease = ApplyLease(op, batch.Holder, seconds, now, alerts, rolled);
             mustWrite = true;
         }
 
@@ -162,6 +166,11 @@ public sealed partial class BudgetGrain(
             _stateDirty = true;
         }
 
+        foreach (var (dimensions, usage) in rolled)
+        {
+            Rollup(dimensions, usage, now);
+        }
+
         ScheduleFlush();
 
         return new BudgetBatchResult(results, state.State.IndexVersion, lease);
@@ -171,7 +180,8 @@ public sealed partial class BudgetGrain(
     /// A silo's lease sync. End users have no leases (their traffic is spread thin; each request is reserved on its own),
     /// so a lease asked of a user scope gets nothing.
     /// </summary>
-    private LeaseResult ApplyLease(LeaseOperation op, string holder, int seconds, DateTimeOffset now, List<BudgetAlert> alerts)
+    private LeaseResult ApplyLease(
+        LeaseOperation op, string holder, int seconds, DateTimeOffset now, List<BudgetAlert> alerts, List<(SpendDimensions, BudgetAmount)> rolled)
     {
         if (_key.Scope == BudgetScope.User)
         {
@@ -182,7 +192,7 @@ public sealed partial class BudgetGrain(
         foreach (var (charge, crossed) in charged)
         {
             alerts.AddRange(crossed);
-            Rollup(charge.Dimensions, charge.Usage, now);
+            rolled.Add((charge.Dimensions, charge.Usage));
         }
 
         return new LeaseResult(op.LeaseId, held, _ledger.Headroom(state.State.Ledger.Policy, now), reclaim);
@@ -369,13 +379,13 @@ public sealed partial class BudgetGrain(
         return state.State.DefaultPolicy;
     }
 
-    private bool Expire(DateTimeOffset now, BudgetPolicy? fallback, List<BudgetAlert> alerts)
+    private bool Expire(DateTimeOffset now, BudgetPolicy? fallback, List<BudgetAlert> alerts, List<(SpendDimensions, BudgetAmount)> rolled)
     {
         var expired = _ledger.Expire(fallback, now);
         foreach (var (reservation, crossed) in expired)
         {
             alerts.AddRange(crossed);
-            Rollup(reservation.Dimensions, reservation.WorstCase, now);
+            rolled.Add((reservation.Dimensions, reservation.WorstCase));
             LogExpired(logger, Target, reservation.Holder, reservation.WorstCase.Usd);
         }
 
@@ -554,13 +564,20 @@ public sealed partial class BudgetGrain(
     private async Task ExpireNowAsync()
     {
         var alerts = new List<BudgetAlert>();
+        var rolled = new List<(SpendDimensions, BudgetAmount)>();
         var now = time.GetUtcNow();
-        if (Expire(now, _key.Scope == BudgetScope.User ? state.State.DefaultPolicy : null, alerts))
+        if (Expire(now, _key.Scope == BudgetScope.User ? state.State.DefaultPolicy : null, alerts, rolled))
         {
             RecordAlerts(alerts);
             try
             {
                 await WriteAsync();
+
+                // Not before: a failed write brings the expired reservations back, to expire (and be rolled up) again.
+                foreach (var (dimensions, usage) in rolled)
+                {
+                    Rollup(dimensions, usage, now);
+                }
             }
             catch (Exception ex)
             {

@@ -63,7 +63,10 @@ public sealed class BudgetLedger
         _state.Reservations.TryGetValue(op.LeaseId, out var lease);
         var policy = _state.Policy;
         var mine = lease is { Lease: true } && lease.Holder == holder;
-        if (_closed.Contains(op.LeaseId) || (lease is not null && !mine) || (mine && op.Sequence <= lease!.LeaseSequence))
+        // A lease starts with its first sync: a later one for a lease not held is of one that ended or expired (charged in
+        // full) and whose id has left the bounded list of closed ids; applying it would charge its requests a second time.
+        var forgotten = lease is null && op.Sequence > 1;
+        if (forgotten || _closed.Contains(op.LeaseId) || (lease is not null && !mine) || (mine && op.Sequence <= lease!.LeaseSequence))
         {
             // Applied already (its answer was lost), over, or expired and charged in full: only the slice held is reported.
             return (mine ? lease!.WorstCase : default, Reclaiming(policy, now), []);

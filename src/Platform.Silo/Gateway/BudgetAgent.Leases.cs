@@ -149,7 +149,7 @@ public sealed partial class BudgetAgent
     /// </summary>
     public void ConsiderLease(string grainKey, BudgetAmount worstCase, IReadOnlyList<BudgetHeadroom> headroom)
     {
-        if (!LeasesEnabled || headroom.Count == 0 || !_lanes.TryGetValue(grainKey, out var lane) || lane.Scope == BudgetScope.User)
+        if (!LeasesEnabled || _leasesEnded || headroom.Count == 0 || !_lanes.TryGetValue(grainKey, out var lane) || lane.Scope == BudgetScope.User)
         {
             return;
         }
@@ -294,6 +294,10 @@ public sealed partial class BudgetAgent
         if (result.Headroom.Count > 0)
         {
             lease.Headroom = result.Headroom;
+
+            // The scope's limits may have changed since the lease started (a limit on another metric added): the slice must
+            // cover every metric now limited, or requests admitted from it would pass the new limit unchecked.
+            lease.Metrics = [.. result.Headroom.Select(h => h.Metric).Distinct()];
         }
 
         // What callers are told is left: the grain's figure (which counts this slice as held) plus the slice's unused part.
@@ -338,9 +342,49 @@ public sealed partial class BudgetAgent
         return list;
     }
 
+    /// <summary>How long a stopping silo waits for its leases to be returned before it goes on stopping (then they expire).</summary>
+    private static readonly TimeSpan ReturnLeasesFor = TimeSpan.FromSeconds(5);
+
+    private volatile bool _leasesEnded;
+
+    /// <summary>
+    /// Returns every lease as the host stops (after the web server drained its requests, before the silo stops): each
+    /// sends its last charges and asks for nothing, so its unused slice is not charged in full when it would expire.
+    /// Waits for the grains' answers, at most <see cref="ReturnLeasesFor"/>.
+    /// </summary>
+    public async Task ReturnLeasesAsync(CancellationToken cancellation)
+    {
+        if (_leaseTicks is null)
+        {
+            return;
+        }
+
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        bounded.CancelAfter(ReturnLeasesFor);
+        try
+        {
+            while (true)
+            {
+                EndLeases();
+                LeaseTick();
+                if (_lanes.Values.All(lane => { lock (lane) { return lane.Lease is null; } }))
+                {
+                    return;
+                }
+
+                await Task.Delay(LeaseSyncPeriod, _time, bounded.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Left to expire: charged in full, never less than was spent.
+        }
+    }
+
     /// <summary>Asks every lease back (the silo is stopping): each shrinks to what is in flight at its next sync.</summary>
     private void EndLeases()
     {
+        _leasesEnded = true;
         foreach (var (_, lane) in _lanes)
         {
             lock (lane)
@@ -394,4 +438,16 @@ public sealed partial class BudgetAgent
         /// <summary>The headroom given with each ticket, as of the last sync (per request it would cost a list).</summary>
         public IReadOnlyList<BudgetHeadroom> SeenHeadroom = [];
     }
+}
+
+/// <summary>
+/// Returns the silo's budget leases when the host stops. Registered after <c>UseOrleans</c>, it stops before the silo
+/// (hosted services stop in reverse order) and after the web server, which stops first; the agent's own disposal comes
+/// after the silo has stopped, too late to reach a grain.
+/// </summary>
+internal sealed class BudgetLeaseReturn(BudgetAgent agent) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => agent.ReturnLeasesAsync(cancellationToken);
 }

@@ -15,6 +15,7 @@ public static class GatewayServices
         services.AddSingleton<DeploymentRouter>();
         services.AddSingleton<InferenceRecorder>();
         services.AddSingleton<BudgetAgent>();
+        services.AddHostedService<BudgetLeaseReturn>();
         services.AddSingleton<BudgetIndexCache>();
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<ChatPipeline>();

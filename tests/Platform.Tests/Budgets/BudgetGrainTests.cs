@@ -238,6 +238,31 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ApplyAsync_ALeaseSyncWhoseWriteFailed_IsRetried_AndItsChargesAreInTheReportOnce()
+    {
+        var tenantId = NewTenantId();
+        var tenant = TenantBudget(tenantId);
+        var from = Hour(DateTimeOffset.UtcNow).AddHours(-1);
+        await tenant.SetPolicyAsync(UsdPerDay(100m), Admin);
+        var slice = new BudgetAmount(1m, 0, 0);
+        await tenant.ApplyAsync(new BudgetBatch("silo-a", 60, [], [], new LeaseOperation("l1", [], slice, 1)));
+        var sync = new LeaseOperation("l1", [new LeaseCharge(Dims, new BudgetAmount(0.25m, 10, 1))], slice, 2);
+
+        using (FaultyGrainStorage.Arm<BudgetGrainState>(tenantId, FaultyGrainStorage.Mode.FailBeforeWrite))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => tenant.ApplyAsync(new BudgetBatch("silo-a", 60, [], [], sync)));
+        }
+
+        // The silo sends the sync again, as it does when a call fails.
+        await tenant.ApplyAsync(new BudgetBatch("silo-a", 60, [], [], sync));
+
+        var status = await tenant.GetStatusAsync();
+        var rollups = await tenant.GetRollupsAsync(from, from.AddHours(3));
+        Assert.Equal(0.25m, status.SettledUsd);
+        Assert.Equal(0.25m, Assert.Single(rollups, r => r.Dimensions == Dims).Usd);
+    }
+
+    [Fact]
     public async Task GetRollupsAsync_AfterMoreThan64ClosedHours_SealsASegment_AndReturnsRangesAcrossIt()
     {
         var tenantId = NewTenantId();

@@ -171,6 +171,29 @@ public sealed class BudgetLeaseTests
     }
 
     [Fact]
+    public void Lease_ExpiredAndForgottenAmongManyClosedIds_ItsLateSyncIsNotChargedAgain()
+    {
+        var ledger = NewLedger(HundredRequests);
+        ledger.Lease(Sync("l1", 1, Requests(20)), HolderA, Seconds, T0);
+        var later = T0.AddSeconds(Seconds + 1);
+        ledger.Expire(null, later);
+
+        // Releases of reservations the ledger never granted (a failed batch's) are remembered too, in a bounded list.
+        for (var i = 0; i <= BudgetLedger.RecentlyClosedCapacity; i++)
+        {
+            ledger.Settle(new SettleOperation($"lost{i}", null, Dims), null, later);
+        }
+
+        // The silo comes back and syncs the lease it still holds: its slice was charged in full when it expired.
+        var (held, _, charged) = ledger.Lease(Sync("l1", 2, Requests(20), Requests(7)), HolderA, Seconds, later);
+
+        Assert.Equal(default, held);
+        Assert.Empty(charged);
+        Assert.Equal(20m, Window(ledger, later).Used);
+        Assert.Equal(0m, Window(ledger, later).Reserved);
+    }
+
+    [Fact]
     public void Settle_NamingALeaseId_IsIgnored()
     {
         var ledger = NewLedger(HundredRequests);
