@@ -270,7 +270,7 @@ public sealed partial class BudgetAgent
             want = Math.Min(want, most);
             slack = metric switch
             {
-                BudgetMetric.Usd => slack with { Usd = want },
+                BudgetMetric.Usd => slack with { Usd = Math.Round(want, 8, MidpointRounding.ToZero) },
                 BudgetMetric.Tokens => slack with { Tokens = (long)want },
                 _ => slack with { Requests = (int)Math.Min(want, int.MaxValue) },
             };

@@ -88,7 +88,11 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                 }
             }
 
-            Settle(key.Key, new SettleOperation(Guid.NewGuid().ToString("N"), amount, key.Dimensions));
+            // Not a reservation's settlement: it must not count against this silo's reservations in flight (renewals follow those).
+            Enqueue(key.Key, lane => lane.Settles.Add((new SettleOperation(Guid.NewGuid().ToString("N"), amount, key.Dimensions)
+            {
+                Sequence = Interlocked.Increment(ref _sequence),
+            }, _time.GetUtcNow(), false)));
         }
     }
 
@@ -103,6 +107,9 @@ public sealed partial class BudgetAgent : IAsyncDisposable
 
     public int ReservationSeconds { get; }
 
+    /// <summary>This silo's reservations in flight on a scope, as its renewals count them (tests).</summary>
+    internal long OutstandingOn(string grainKey) => _lanes.TryGetValue(grainKey, out var lane) ? Volatile.Read(ref lane.Outstanding) : 0;
+
     /// <summary>Raised with a tenant and the index version its budget grain answered with (so a stale index is noticed).</summary>
     public event Action<string, long>? IndexVersionSeen;
 
@@ -115,7 +122,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
 
     /// <summary>Queues a settlement (or, with no usage, a release). Never throws; it is retried until it lands.</summary>
     public void Settle(string grainKey, SettleOperation operation) =>
-        Enqueue(grainKey, lane => lane.Settles.Add((operation with { Sequence = Interlocked.Increment(ref _sequence) }, _time.GetUtcNow())));
+        Enqueue(grainKey, lane => lane.Settles.Add((operation with { Sequence = Interlocked.Increment(ref _sequence) }, _time.GetUtcNow(), true)));
 
     /// <summary>Numbers settlements in the order they are queued (retries keep theirs), so the grain applies each once.</summary>
     private long _sequence;
@@ -152,7 +159,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
         var failures = 0;
         while (true)
         {
-            List<(SettleOperation Operation, DateTimeOffset At)> settles;
+            List<(SettleOperation Operation, DateTimeOffset At, bool Reserved)> settles;
             List<(ReserveOperation Operation, TaskCompletionSource<ReserveResult> Pending)> reserves;
             bool renew;
             LeaseOperation? lease;
@@ -185,7 +192,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                 }
 
                 var granted = result.Reserves.Count(r => r.Granted);
-                Interlocked.Add(ref lane.Outstanding, granted - settles.Count);
+                Interlocked.Add(ref lane.Outstanding, granted - settles.Count(s => s.Reserved));
                 for (var i = 0; i < reserves.Count; i++)
                 {
                     reserves[i].Pending.TrySetResult(result.Reserves[i]);
@@ -215,7 +222,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                 if (kept.Count < settles.Count)
                 {
                     LogSettlementsDropped(_logger, lane.Key, settles.Count - kept.Count);
-                    Interlocked.Add(ref lane.Outstanding, kept.Count - settles.Count);
+                    Interlocked.Add(ref lane.Outstanding, kept.Count(s => s.Reserved) - settles.Count(s => s.Reserved));
                 }
 
                 Interlocked.Add(ref lane.Outstanding, releases.Count);
@@ -225,7 +232,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                     lane.Settles.InsertRange(0, kept);
                     foreach (var (release, at) in releases)
                     {
-                        lane.Settles.Add((release with { Sequence = Interlocked.Increment(ref _sequence) }, at));
+                        lane.Settles.Add((release with { Sequence = Interlocked.Increment(ref _sequence) }, at, true));
                     }
 
                     lane.RenewRequested |= renew;
@@ -301,7 +308,8 @@ public sealed partial class BudgetAgent : IAsyncDisposable
         public bool SyncRequested;
         public int ReservesThisPeriod;
         public long LeaseBackoffUntil;
-        public readonly List<(SettleOperation, DateTimeOffset)> Settles = [];
+        /// <summary>Queued settlements; Reserved is false for spend summed per silo (<see cref="Record"/>), which settles no reservation.</summary>
+        public readonly List<(SettleOperation Operation, DateTimeOffset At, bool Reserved)> Settles = [];
         public readonly List<(ReserveOperation, TaskCompletionSource<ReserveResult>)> Reserves = [];
         public long Outstanding;
         public bool Running;

@@ -122,6 +122,28 @@ public sealed class BudgetAgentLeaseTests(ClusterFixture fixture)
         Assert.True(used + tickets.Count <= 10, $"{tickets.Count} requests admitted from the lease after {used} of a limit of 10");
         Assert.True(requests.Used <= requests.Allowance, $"{requests.Used} requests charged against a limit of {requests.Allowance}");
     }
+
+    [Fact]
+    public async Task SpendSummedForTheReport_IsNotCountedAsAReservationReturned_SoRenewalsStillSeeTheRequestsInFlight()
+    {
+        var tenant = NewTenantId();
+        var key = BudgetKeys.Tenant(tenant);
+        var grain = fixture.Grains.GetGrain<IBudgetGrain>(key);
+        var clock = new ManualClock();
+        await using var agent = NewAgent(fixture.Grains, clock);
+
+        // Unlimited spend goes to the tenant's grain summed once a second; it settles no reservation of this silo.
+        agent.Record(key, Dims, new BudgetAmount(0.01m, 10, 1));
+        agent.Record(key, Dims, new BudgetAmount(0.01m, 10, 1));
+        clock.Advance(BudgetAgent.SpendFlushPeriod);
+        await StatusUntilAsync(grain, clock, s => s.SettledRequests == 2);
+
+        // Then the tenant gets a limit and a request reserves: this silo holds one reservation and must renew it.
+        await grain.SetPolicyAsync(new BudgetPolicy([Usd]), Admin);
+        Assert.True((await agent.ReserveAsync(key, new ReserveOperation("long", Worst, Dims))).Granted);
+
+        Assert.Equal(1, agent.OutstandingOn(key));
+    }
 }
 
 /// <summary>A clock the test moves; timers (one-shot or periodic) fire when it passes their due time.</summary>
