@@ -121,6 +121,24 @@ public sealed class BudgetLedger
         return (next, Reclaiming(policy, now), charged);
     }
 
+    /// <summary>A lease's holder syncs every 100 ms: one not heard from for this long is presumed gone (its slice waits to expire).</summary>
+    public static readonly TimeSpan LeaseHolderSilence = TimeSpan.FromSeconds(1);
+
+    /// <summary>What the leases of holders heard from recently hold: only those can be asked back in time for a retry.</summary>
+    private decimal LiveLeased(BudgetMetric metric, DateTimeOffset now)
+    {
+        decimal live = 0;
+        foreach (var r in _state.Reservations.Values)
+        {
+            if (r.Lease && _state.Holders.TryGetValue(r.Holder, out var heard) && now - heard <= LeaseHolderSilence)
+            {
+                live += r.WorstCase.Of(metric);
+            }
+        }
+
+        return live;
+    }
+
     /// <summary>What the report charges an expired lease's slice to (its requests' own dimensions never reached the grain).</summary>
     public static readonly SpendDimensions LeaseDimensions = new("(unsettled lease)", null, "(unsettled lease)", null);
 
@@ -225,7 +243,7 @@ public sealed class BudgetLedger
                 var neverFits = need > limit.Amount * (limit.Rollover ? 2 : 1);
 
                 // Slices held by silos' leases may be what stands in the way: they are asked back, and the caller may retry.
-                var leasesHeld = !neverFits && _leased.Of(limit.Metric) > 0 && used + (reserved - _leased.Of(limit.Metric)) + need <= allowance;
+                var leasesHeld = !neverFits && _leased.Of(limit.Metric) > 0 && used + (reserved - LiveLeased(limit.Metric, now)) + need <= allowance;
                 if (leasesHeld)
                 {
                     _reclaimUntil = now + ReclaimFor;

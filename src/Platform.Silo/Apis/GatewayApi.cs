@@ -91,7 +91,7 @@ public static class GatewayApi
             }
 
             var route = pipeline.SelectRoute(caller, plan);
-            var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user);
+            var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user, aborted);
             if (refusal is not null)
             {
                 // Written here rather than thrown: the exception handler would clear the budget headers.
@@ -161,7 +161,7 @@ public static class GatewayApi
         var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
         var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
         var (admission, refusal) = await budgets.AdmitEmbeddingAsync(
-            caller, route, executor.Routes(route), user ?? HeaderUser(context.Request.Headers[UserHeader].ToString()), inputs);
+            caller, route, executor.Routes(route), user ?? HeaderUser(context.Request.Headers[UserHeader].ToString()), inputs, aborted);
         if (refusal is not null)
         {
             await WriteRefusalAsync(context, refusal);

@@ -151,7 +151,7 @@ public sealed class Admission
 public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes, Microsoft.Extensions.Options.IOptions<PlatformOptions> options, TimeProvider time)
 {
     public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
-        Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user) =>
+        Caller caller, ChatPlan plan, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, CancellationToken aborted = default) =>
         AdmitAsync(caller, plan.Deployment?.Deployment.Name, route, chain, user, "max_tokens", bound =>
         {
             var request = plan.Request.Options;
@@ -170,12 +170,13 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             }
 
             return (input, maxOutput);
-        });
+        }, aborted);
 
     /// <summary>An embedding request: its worst case is its input, known exactly before the call.</summary>
     public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitEmbeddingAsync(
-        Caller caller, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, IReadOnlyList<string> inputs) =>
-        AdmitAsync(caller, null, route, chain, user, "input", bound => (inputs.Sum(i => bound ? System.Text.Encoding.UTF8.GetByteCount(i) : (long)TokenCounter.Count(i)), 0));
+        Caller caller, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, IReadOnlyList<string> inputs,
+        CancellationToken aborted = default) =>
+        AdmitAsync(caller, null, route, chain, user, "input", bound => (inputs.Sum(i => bound ? System.Text.Encoding.UTF8.GetByteCount(i) : (long)TokenCounter.Count(i)), 0), aborted);
 
     /// <summary>
     /// <paramref name="size"/>: the request's input tokens and most output, counted (false) or bounded without tokenizing
@@ -184,7 +185,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
     /// </summary>
     private async ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
         Caller caller, string? deployment, ResolvedRoute route, IEnumerable<ResolvedRoute> chain, string? user, string sizeField,
-        Func<bool, (long Input, long MaxOutput)?> size)
+        Func<bool, (long Input, long MaxOutput)?> size, CancellationToken aborted)
     {
         var index = await indexes.GetAsync(caller.TenantId);
         var tenantKey = BudgetKeys.Tenant(caller.TenantId);
@@ -211,13 +212,20 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         for (var attempt = 1; ; attempt++)
         {
             var (admission, refusal, leasesHeld) = await AdmitOnceAsync(tenantKey, scopes, userDefault, dimensions, worst, maxOutput, deployment, sizeField);
-            if (!leasesHeld || attempt >= LeaseRetries)
+            if (!leasesHeld || attempt >= LeaseRetries || aborted.IsCancellationRequested)
             {
                 return (admission, refusal);
             }
 
             // Refused while other silos held slices of the budget: the grain asked them back; they return them within a sync period.
-            await Task.Delay(LeaseRetryDelay, time);
+            try
+            {
+                await Task.Delay(LeaseRetryDelay, time, aborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return (admission, refusal); // the client left: no more tries on its behalf
+            }
         }
     }
 

@@ -65,8 +65,9 @@ public sealed class ChatPipeline(
     /// Admit: the request's worst case reserved on every budget scope that applies (tenant, key, deployment, end user),
     /// or the refusal. The admission must be settled or released once the call is over.
     /// </summary>
-    public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(Caller caller, ChatPlan plan, ResolvedRoute route, string? user) =>
-        budgets.AdmitAsync(caller, plan, route, executor.Routes(route), user);
+    public ValueTask<(Admission? Admission, BudgetRefusal? Refusal)> AdmitAsync(
+        Caller caller, ChatPlan plan, ResolvedRoute route, string? user, CancellationToken aborted = default) =>
+        budgets.AdmitAsync(caller, plan, route, executor.Routes(route), user, aborted);
 }
 
 /// <summary>Which catalog routes a caller may use, by mode.</summary>

@@ -231,4 +231,23 @@ public sealed class BudgetLeaseTests
         Assert.Equal(20m, Window(ledger, T0).Reserved);
         Assert.Equal(0m, Window(ledger, T0).Used);
     }
+
+    [Fact]
+    public void Reserve_BlockedOnlyByTheLeaseOfASilentHolder_DoesNotAskForARetry()
+    {
+        // A silo killed while holding a slice cannot return it: a refusal it causes is final until the slice expires.
+        var ledger = NewLedger(HundredRequests);
+        ledger.Lease(Sync("l1", 1, Requests(50)), HolderA, Seconds, T0);
+        var later = T0 + BudgetLedger.LeaseHolderSilence + TimeSpan.FromSeconds(1);
+        for (var i = 0; i < 50; i++)
+        {
+            ledger.Heard(HolderB, later);
+            Assert.True(ledger.Reserve(new ReserveOperation($"r{i}", Requests(1), Dims), HolderB, Seconds, later).Granted);
+        }
+
+        var refused = ledger.Reserve(new ReserveOperation("r50", Requests(1), Dims), HolderB, Seconds, later);
+
+        Assert.False(refused.Granted);
+        Assert.False(refused.LeasesHeld);
+    }
 }
