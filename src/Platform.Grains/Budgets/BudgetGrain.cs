@@ -36,6 +36,10 @@ public sealed class BudgetGrainState
     /// <summary>End-user scope: the tenant's default user policy as last sent with a reservation (what expiries are counted against).</summary>
     [Id(11)]
     public BudgetPolicy? DefaultPolicy { get; set; }
+
+    /// <summary>End-user scope under the default policy: when its windows are all over, so its state can be forgotten.</summary>
+    [Id(12)]
+    public DateTimeOffset? ForgetAt { get; set; }
 }
 
 /// <summary>
@@ -71,8 +75,10 @@ public sealed partial class BudgetGrain(
     [PersistentState("budget", PlatformStorage.Default)] IPersistentState<BudgetGrainState> state,
     [PersistentState("budget-rollups", PlatformStorage.Default)] IPersistentState<BudgetRollupState> rollups,
     TimeProvider time,
-    ILogger<BudgetGrain> logger) : Grain, IBudgetGrain
+    ILogger<BudgetGrain> logger) : Grain, IBudgetGrain, IRemindable
 {
+    private const string ForgetReminder = "forget";
+
     /// <summary>Distinct (key, deployment, model, user) combinations kept per hour; beyond it, users are summed as <see cref="OtherUsers"/>.</summary>
     public const int MaxRollupsPerHour = 2000;
 
@@ -158,8 +164,13 @@ public sealed partial class BudgetGrain(
         if (mustWrite || alerts.Count > 0)
         {
             RecordAlerts(alerts);
+            var forget = NextForget(now);
             await WriteAsync();
             ScheduleExpiry();
+            if (forget is { } at)
+            {
+                await RegisterForgetAsync(at, now);
+            }
         }
         else if (settled)
         {
@@ -364,6 +375,83 @@ public sealed partial class BudgetGrain(
     }
 
     /// <summary>An end user's default policy: the one the latest reservation carried (the tenant's, as the silo last read it).</summary>
+    /// <summary>
+    /// An end user under the tenant's default limits is one grain's stored state per distinct <c>user</c> a client sends.
+    /// Once all its windows are over the state says nothing any more, so it is forgotten then (a reminder wakes the grain):
+    /// storage holds the users active within one window, not every user ever seen. Returns a later time to forget at, when
+    /// the last one is too early for the spend just stored (moved at most about ten times a window), else null.
+    /// </summary>
+    private DateTimeOffset? NextForget(DateTimeOffset now)
+    {
+        if (_key.Scope != BudgetScope.User || state.State.Ledger.Policy is not null || state.State.DefaultPolicy is not { } policy)
+        {
+            return null;
+        }
+
+        var at = now;
+        var longest = TimeSpan.Zero;
+        foreach (var window in _ledger.Windows(policy, now))
+        {
+            var length = BudgetWindows.Length(window.Limit);
+            longest = length > longest ? length : longest;
+
+            // A rolling window's spend counts until a window's length after it; an aligned one's until its window ends
+            // (with rollover, what it left unused counts in the next one too).
+            var end = window.Limit.Rolling ? now + length : window.Limit.Rollover ? window.WindowEnd + length : window.WindowEnd;
+            at = end > at ? end : at;
+        }
+
+        var step = ForgetStep(longest);
+        if (state.State.ForgetAt is { } planned && at <= planned)
+        {
+            return null;
+        }
+
+        // Rounded up to the step, so spend through the rest of a step does not move it again.
+        at = new DateTimeOffset(((at.UtcTicks / step.Ticks) + 1) * step.Ticks, TimeSpan.Zero);
+        state.State.ForgetAt = at;
+        return at;
+    }
+
+    private static TimeSpan ForgetStep(TimeSpan longest) => TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, longest.Ticks / 10));
+
+    private async Task RegisterForgetAsync(DateTimeOffset at, DateTimeOffset now)
+    {
+        try
+        {
+            var due = at - now;
+            await this.RegisterOrUpdateReminder(ForgetReminder, due < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : due, TimeSpan.FromHours(1));
+        }
+        catch (Exception ex)
+        {
+            // Forgetting is housekeeping: the next write tries again.
+            state.State.ForgetAt = null;
+            LogForgetFailed(logger, Target, ex.GetType().Name);
+        }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ForgetReminder)
+        {
+            return;
+        }
+
+        var s = state.State;
+        if (_key.Scope == BudgetScope.User && s.Ledger.Policy is null && s.Ledger.Reservations.Count == 0
+            && (s.ForgetAt is not { } at || at <= time.GetUtcNow()))
+        {
+            await state.ClearStateAsync();
+            _ledger = new BudgetLedger(state.State.Ledger);
+            if (await this.GetReminder(ForgetReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            DeactivateOnIdle();
+        }
+    }
+
     private BudgetPolicy? DefaultFor(BudgetBatch batch)
     {
         if (_key.Scope != BudgetScope.User)
@@ -615,6 +703,9 @@ public sealed partial class BudgetGrain(
     }
 
     private static string? Json(BudgetPolicy? policy) => policy is null ? null : JsonSerializer.Serialize(policy);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: the reminder that forgets an end user's spent windows could not be set ({Reason}); retried at its next write")]
+    private static partial void LogForgetFailed(ILogger logger, string budget, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Budget}: a reservation of holder {Holder} expired unsettled and was charged its worst case (${Usd})")]
     private static partial void LogExpired(ILogger logger, string budget, string holder, decimal usd);

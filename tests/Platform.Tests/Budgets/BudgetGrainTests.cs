@@ -309,4 +309,50 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
             await Task.Delay(50); // the poll's interval, bounded by the deadline
         }
     }
+
+    [Fact]
+    public async Task AnEndUserUnderTheDefaultLimits_IsForgottenOnceItsWindowsAreOver_NotBefore()
+    {
+        // Each distinct `user` a client sends is a stored budget; under the tenant's default limits it is dropped once
+        // its windows are over, so storage holds the users of one window, not every user ever seen.
+        var budget = Budget(NewTenantId(), BudgetScope.User, "u-" + Guid.NewGuid().ToString("N"));
+        var perTwoSeconds = new BudgetPolicy([new BudgetLimit(BudgetMetric.Usd, 1m, BudgetWindow.Custom, WindowSeconds: 2)]);
+        var granted = await budget.ApplyAsync(Reserves("silo-a", [Reserve("r1", 0.1m, defaultPolicy: perTwoSeconds)]));
+        Assert.True(granted.Reserves[0].Granted);
+        var remindable = budget.AsReference<IRemindable>();
+        var tick = new TickStatus(DateTime.UtcNow, TimeSpan.FromHours(1), DateTime.UtcNow);
+
+        // In flight, or within its window: kept.
+        await remindable.ReceiveReminder("forget", tick);
+        Assert.Equal(1, (await budget.GetStatusAsync()).OutstandingReservations);
+        await budget.ApplyAsync(Settles("silo-a", [new SettleOperation("r1", new BudgetAmount(0.05m, 10, 1), Dims, 1)]));
+        await remindable.ReceiveReminder("forget", tick);
+        Assert.Equal(0.05m, (await budget.GetStatusAsync()).SettledUsd);
+
+        // Once the window is over (a few seconds: the window is 2 s, forgotten at the next whole second after it), it goes.
+        var status = await PollAsync(
+            async () =>
+            {
+                await remindable.ReceiveReminder("forget", tick);
+                return await budget.GetStatusAsync();
+            },
+            s => s.SettledUsd == 0);
+        Assert.Equal(0m, status.SettledUsd);
+        Assert.DoesNotContain(status.Windows, w => w.Used > 0);
+    }
+
+    [Fact]
+    public async Task AnEndUserWithLimitsOfItsOwn_IsNeverForgotten()
+    {
+        var budget = Budget(NewTenantId(), BudgetScope.User, "u-" + Guid.NewGuid().ToString("N"));
+        await budget.SetPolicyAsync(new BudgetPolicy([new BudgetLimit(BudgetMetric.Usd, 1m, BudgetWindow.Custom, WindowSeconds: 1)]), Admin);
+        await budget.ApplyAsync(Reserves("silo-a", [Reserve("r1", 0.1m)]));
+        await budget.ApplyAsync(Settles("silo-a", [new SettleOperation("r1", new BudgetAmount(0.05m, 10, 1), Dims, 1)]));
+
+        await budget.AsReference<IRemindable>().ReceiveReminder("forget", new TickStatus(DateTime.UtcNow, TimeSpan.FromHours(1), DateTime.UtcNow));
+
+        var status = await budget.GetStatusAsync();
+        Assert.NotNull(status.Policy);
+        Assert.Equal(0.05m, status.SettledUsd);
+    }
 }
