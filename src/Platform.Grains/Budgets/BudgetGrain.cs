@@ -175,6 +175,7 @@ public sealed partial class BudgetGrain(
         else if (settled)
         {
             _stateDirty = true;
+            _deferred.Add((batch.Holder, batch.Settles, fallback, now));
         }
 
         foreach (var (dimensions, usage) in rolled)
@@ -612,6 +613,12 @@ public sealed partial class BudgetGrain(
         }
     }
 
+    /// <summary>
+    /// Settle-only batches answered but not yet stored (their write waits up to a second): a failed write that sends the
+    /// ledger back to storage applies them again, so what was acknowledged is not lost with the batch that failed.
+    /// </summary>
+    private readonly List<(string Holder, IReadOnlyList<SettleOperation> Settles, BudgetPolicy? Fallback, DateTimeOffset At)> _deferred = [];
+
     private async Task WriteAsync()
     {
         _stateDirty = false;
@@ -622,10 +629,22 @@ public sealed partial class BudgetGrain(
         catch
         {
             // Back to what is stored: a retried settlement must not find its reservation already gone from memory only.
+            // Settlements already answered are applied again (their report rollups were added then and stay).
             await state.ReadStateAsync();
             _ledger = new BudgetLedger(state.State.Ledger);
+            foreach (var (holder, settles, fallback, at) in _deferred)
+            {
+                foreach (var settle in settles)
+                {
+                    _ledger.Settle(settle, fallback, at, holder);
+                }
+            }
+
+            _stateDirty = _deferred.Count > 0;
             throw;
         }
+
+        _deferred.Clear();
 
         if (state.State.PendingAudit.Count > 0)
         {

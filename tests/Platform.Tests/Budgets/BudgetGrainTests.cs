@@ -263,6 +263,32 @@ public sealed class BudgetGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ApplyAsync_AWriteThatFails_DoesNotLoseSettlementsAlreadyAnswered()
+    {
+        // Settle-only batches are answered before they are stored; a later batch whose write fails sends the ledger back
+        // to storage, and must not take those settlements with it (their reservations would expire at their worst case).
+        var tenantId = NewTenantId();
+        var budget = Budget(tenantId, BudgetScope.Key, "k1");
+        await budget.SetPolicyAsync(UsdPerDay(10m), Admin);
+        await budget.ApplyAsync(Reserves("silo-a", [Reserve("r1", 0.5m), Reserve("r2", 0.5m)]));
+        await budget.ApplyAsync(Settles("silo-a", [new SettleOperation("r1", new BudgetAmount(0.2m, 10, 1), Dims, 1)]));
+
+        using (FaultyGrainStorage.Arm<BudgetGrainState>(tenantId, FaultyGrainStorage.Mode.FailBeforeWrite))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => budget.ApplyAsync(Reserves("silo-a", [Reserve("r3", 0.5m)])));
+        }
+
+        var status = await budget.GetStatusAsync();
+        Assert.Equal(0.2m, status.SettledUsd);
+        Assert.Equal(1, status.OutstandingReservations); // r2; r1 stays settled, r3 was never granted
+        Assert.Equal(0.2m, status.Windows[0].Used);
+
+        // The next batch stores it with its own.
+        await budget.ApplyAsync(Reserves("silo-a", [Reserve("r4", 0.5m)]));
+        Assert.Equal(2, (await budget.GetStatusAsync()).OutstandingReservations);
+    }
+
+    [Fact]
     public async Task GetRollupsAsync_AfterMoreThan64ClosedHours_SealsASegment_AndReturnsRangesAcrossIt()
     {
         var tenantId = NewTenantId();
