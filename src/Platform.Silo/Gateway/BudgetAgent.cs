@@ -6,9 +6,9 @@ namespace Platform.Silo.Gateway;
 /// This silo's link to the budget grains: a group commit per grain. A reservation or settlement is queued; when no call
 /// to that grain is in flight it goes at once, otherwise it joins the batch sent when the call in flight returns. At low
 /// load that is one call per request and no added wait; at high load one grain turn serves every request that queued
-/// meanwhile, so a tenant is not limited by one grain's turn rate, and every reservation is still decided by the grain
-/// (exact, unlike leased slices; see the README). Settlements that fail are retried in order until they land; while
-/// this silo holds reservations on a grain it renews them every third of their lifetime.
+/// meanwhile, so a tenant is not limited by one grain's turn rate, and every reservation is still decided by the grain.
+/// Settlements that fail are retried in order until they land; while this silo holds reservations on a grain it renews
+/// them every third of their lifetime. Busy scopes are served from leased slices instead (BudgetAgent.Leases.cs).
 /// </summary>
 public sealed partial class BudgetAgent : IAsyncDisposable
 {
