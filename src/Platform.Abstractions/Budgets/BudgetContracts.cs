@@ -91,7 +91,11 @@ public sealed record SpendDimensions(
     [property: Id(0)] string KeyId,
     [property: Id(1)] string? Deployment,
     [property: Id(2)] string Model,
-    [property: Id(3)] string? User);
+    [property: Id(3)] string? User)
+{
+    /// <summary>No dimensions: for scopes that keep no report, and amounts that are not charged.</summary>
+    public static readonly SpendDimensions None = new("", null, "", null);
+}
 
 /// <summary>An amount of each metric: a reservation's worst case, or a request's real usage.</summary>
 [GenerateSerializer]

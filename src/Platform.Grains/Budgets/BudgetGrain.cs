@@ -84,7 +84,6 @@ public sealed partial class BudgetGrain(
 
     public const string OtherUsers = "(other users)";
 
-    private static readonly SpendDimensions NoDimensions = new("", null, "", null);
 
     /// <summary>End users with limits of their own, per tenant (the rest share the default user policy).</summary>
     public const int MaxIndexedUsers = 10_000;
@@ -153,7 +152,7 @@ public sealed partial class BudgetGrain(
         foreach (var reserve in batch.Reserves)
         {
             // Only the tenant's budget keeps rollups (of expired reservations too): other scopes need not store the dimensions.
-            var result = _ledger.Reserve(IsTenantScope ? reserve : reserve with { Dimensions = NoDimensions }, batch.Holder, seconds, now);
+            var result = _ledger.Reserve(IsTenantScope ? reserve : reserve with { Dimensions = SpendDimensions.None }, batch.Holder, seconds, now);
             mustWrite |= result.Granted;
             results.Add(result);
         }

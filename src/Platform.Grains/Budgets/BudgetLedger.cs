@@ -41,10 +41,10 @@ public sealed class BudgetLedger
         _closed = [.. state.RecentlyExpired];
         foreach (var r in state.Reservations.Values)
         {
-            _reserved = Add(_reserved, r.WorstCase);
+            _reserved += r.WorstCase;
             if (r.Lease)
             {
-                _leased = Add(_leased, r.WorstCase);
+                _leased += r.WorstCase;
             }
         }
     }
@@ -76,19 +76,19 @@ public sealed class BudgetLedger
         if (lease is not null)
         {
             // The slice is taken out of the totals while it is worked on, and put back at its new size.
-            _reserved = Subtract(_reserved, held);
-            _leased = Subtract(_leased, held);
+            _reserved -= held;
+            _leased -= held;
         }
 
         var charged = new List<(LeaseCharge, IReadOnlyList<BudgetAlert>)>(op.Charges.Count);
         foreach (var charge in op.Charges)
         {
             charged.Add((charge, Charge(charge.Usage, null, now)));
-            held = NonNegative(Subtract(held, charge.Usage));
+            held = (held - charge.Usage).NonNegative();
         }
 
-        var wanted = NonNegative(op.Hold);
-        var next = Min(held, wanted);
+        var wanted = op.Hold.NonNegative();
+        var next = BudgetAmount.Min(held, wanted);
         if (wanted != next && policy is not null && CanGrow(policy, held, wanted, now))
         {
             next = wanted;
@@ -113,8 +113,8 @@ public sealed class BudgetLedger
             lease.WorstCase = next;
             lease.Seconds = seconds;
             lease.LeaseSequence = op.Sequence;
-            _reserved = Add(_reserved, next);
-            _leased = Add(_leased, next);
+            _reserved += next;
+            _leased += next;
         }
 
         _state.Holders[holder] = now;
@@ -199,9 +199,6 @@ public sealed class BudgetLedger
         return false;
     }
 
-    private static BudgetAmount NonNegative(BudgetAmount a) => new(Math.Max(0, a.Usd), Math.Max(0, a.Tokens), Math.Max(0, a.Requests));
-
-    private static BudgetAmount Min(BudgetAmount a, BudgetAmount b) => new(Math.Min(a.Usd, b.Usd), Math.Min(a.Tokens, b.Tokens), Math.Min(a.Requests, b.Requests));
 
     public BudgetLedgerState State => _state;
 
@@ -269,7 +266,7 @@ public sealed class BudgetLedger
             Holder = holder,
             Seconds = seconds,
         };
-        _reserved = Add(_reserved, op.WorstCase);
+        _reserved += op.WorstCase;
 
         // The holder is heard as it reserves: an expiry earlier in the same turn may have dropped it (it had nothing in flight).
         _state.Holders[holder] = now;
@@ -299,7 +296,7 @@ public sealed class BudgetLedger
 
         if (_state.Reservations.Remove(op.ReservationId, out var reservation))
         {
-            _reserved = Subtract(_reserved, reservation.WorstCase);
+            _reserved -= reservation.WorstCase;
             Remember(op.ReservationId);
         }
         else if (_closed.Contains(op.ReservationId) || _settled.Contains(op.ReservationId))
@@ -340,10 +337,10 @@ public sealed class BudgetLedger
         {
             var r = expired[i].Item1;
             _state.Reservations.Remove(r.Id);
-            _reserved = Subtract(_reserved, r.WorstCase);
+            _reserved -= r.WorstCase;
             if (r.Lease)
             {
-                _leased = Subtract(_leased, r.WorstCase);
+                _leased -= r.WorstCase;
             }
 
             Close(r.Id);
@@ -681,8 +678,4 @@ public sealed class BudgetLedger
     }
 
     private static string Money(decimal value) => value.ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static BudgetAmount Add(BudgetAmount a, BudgetAmount b) => new(a.Usd + b.Usd, a.Tokens + b.Tokens, a.Requests + b.Requests);
-
-    private static BudgetAmount Subtract(BudgetAmount a, BudgetAmount b) => new(a.Usd - b.Usd, a.Tokens - b.Tokens, a.Requests - b.Requests);
 }

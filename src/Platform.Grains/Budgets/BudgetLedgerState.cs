@@ -55,7 +55,7 @@ public sealed class Reservation
     public BudgetAmount WorstCase { get; set; }
 
     [Id(2)]
-    public SpendDimensions Dimensions { get; set; } = new("", null, "", null);
+    public SpendDimensions Dimensions { get; set; } = SpendDimensions.None;
 
     [Id(3)]
     public string Holder { get; set; } = "";

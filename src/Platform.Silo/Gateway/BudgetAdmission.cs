@@ -249,11 +249,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         {
             if (agent.TryLease(key, worst) is not { } ticket)
             {
-                foreach (var taken in tickets)
-                {
-                    agent.Finish(taken, null, NoDimensions);
-                }
-
+                Return(tickets);
                 return null;
             }
 
@@ -263,7 +259,15 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         return tickets;
     }
 
-    private static readonly SpendDimensions NoDimensions = new("", null, "", null);
+    /// <summary>Gives tickets back unspent (the request was not admitted after all).</summary>
+    private void Return(List<LeaseTicket>? tickets)
+    {
+        foreach (var ticket in tickets ?? [])
+        {
+            agent.Finish(ticket, null, SpendDimensions.None);
+        }
+    }
+
 
     /// <summary>How often a request refused while leases held the budget is tried again (the leases come back within a sync period).</summary>
     private const int LeaseRetries = 12;
@@ -316,11 +320,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
                 }
             }
 
-            foreach (var ticket in leased ?? [])
-            {
-                agent.Finish(ticket, null, dimensions);
-            }
-
+            Return(leased);
             throw;
         }
 
@@ -347,10 +347,7 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
             }
         }
 
-        foreach (var ticket in leased ?? [])
-        {
-            agent.Finish(ticket, null, dimensions);
-        }
+        Return(leased);
 
         var refused = results[refusedAt];
         var scope = asked[refusedAt].Scope;

@@ -60,7 +60,6 @@ public sealed partial class BudgetAgent
 
     /// <summary>How long after a lease was asked back none is started again on that scope (the grain asks for two seconds).</summary>
     private static readonly TimeSpan ReclaimBackoff = TimeSpan.FromSeconds(2);
-    private static readonly SpendDimensions NoDimensions = new("", null, "", null);
 
     private readonly ITimer? _leaseTicks;
 
@@ -137,7 +136,7 @@ public sealed partial class BudgetAgent
             if (usage is { } amount)
             {
                 lease.Pending += amount;
-                var key = lane.IsTenant ? dimensions : NoDimensions;
+                var key = lane.IsTenant ? dimensions : SpendDimensions.None;
                 lease.Charges[key] = lease.Charges.TryGetValue(key, out var sum) ? sum + amount : amount;
             }
         }

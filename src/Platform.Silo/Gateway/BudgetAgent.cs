@@ -64,7 +64,7 @@ public sealed partial class BudgetAgent : IAsyncDisposable
                     continue;
                 }
 
-                total.Amount = new BudgetAmount(total.Amount.Usd + usage.Usd, total.Amount.Tokens + usage.Tokens, total.Amount.Requests + usage.Requests);
+                total.Amount += usage;
                 return;
             }
         }
