@@ -401,7 +401,8 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     [Fact]
     public async Task AStreamThatOnlyThinks_LongerThanTheRouteTimeout_IsNotCutOff()
     {
-        // The route times out after 1 s of silence; the provider sends invisible reasoning every 300 ms for 1.8 s.
+        // The route times out after 2 s of silence; the provider sends invisible reasoning every 200 ms for 3 s (a wide
+        // margin: a loaded test machine must not make a 200 ms gap look like 2 s).
         using var client = Client();
         using var response = await client.PostAsync("/v1/chat/completions", Json(Body("thinking", stream: true)));
         var events = Events(await response.Content.ReadAsStringAsync(), out var done);

@@ -57,7 +57,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("azure", "azure-openai", "azure-deployment");
         Route("tools", "openai", "tools");
         Route("azure-tools", "azure-openai", "tools");
-        Route("thinking", "openai", "thinking", retries: 0, timeout: 1);
+        Route("thinking", "openai", "thinking", retries: 0, timeout: 2);
         Route("stalling", "openai", "stalling", retries: 0, timeout: 1);
         Route("small-window", "openai", "small-window", window: 60, fallback: "wide-window");
         Route("wide-window", "openai", "wide-window", window: 100_000);

@@ -16,7 +16,7 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <c>tools</c> (answers with two tool calls; streamed, their arguments arrive in fragments),
 /// <c>limited</c> (always 429 with <c>retry-after: 120</c>; <c>limited-huge</c>: <c>1e12</c>),
 /// <c>context-400</c> (400 <c>context_length_exceeded</c>),
-/// <c>thinking</c> (streams reasoning chunks with no visible text every 300 ms for 1.8 s, then an answer),
+/// <c>thinking</c> (streams reasoning chunks with no visible text every 200 ms for 3 s, then an answer),
 /// <c>stalling</c> (streams one chunk, then nothing for 30 s),
 /// <c>stream-refusal</c> (a 200 stream whose first event is an <c>invalid_request_error</c> object).
 /// </summary>
@@ -124,9 +124,9 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
             context.Response.ContentType = "text/event-stream";
             await context.Response.WriteAsync("data: {\"id\":\"t\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n");
             await context.Response.Body.FlushAsync();
-            for (var i = 0; i < 6; i++)
+            for (var i = 0; i < 15; i++)
             {
-                await Task.Delay(300);
+                await Task.Delay(200);
                 await context.Response.WriteAsync("data: {\"id\":\"t\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hmm \"},\"finish_reason\":null}]}\n\n");
                 await context.Response.Body.FlushAsync();
             }
