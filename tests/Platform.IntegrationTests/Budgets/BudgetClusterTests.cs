@@ -112,7 +112,7 @@ public sealed class BudgetClusterTests(AzuriteFixture azurite) : IAsyncLifetime
         var plain = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => SendAsync(Silo(i), client, "budget-ok", 5, stream: false)));
         Assert.Equal(50, plain.Count(r => r.Status == HttpStatusCode.OK));
         Assert.Equal(150, plain.Count(r => r.Status == HttpStatusCode.TooManyRequests));
-        var status = await StatusAsync(b, owner, "plain");
+        var status = await Poll.UntilAsync(() => StatusAsync(b, owner, "plain"), s => s.GetProperty("settledRequests").GetInt64() == 50, TimeSpan.FromSeconds(10));
         Assert.Equal(50 * RequestCost, status.GetProperty("settledUsd").GetDecimal());
         Assert.Equal(0, status.GetProperty("outstandingReservations").GetInt32());
 

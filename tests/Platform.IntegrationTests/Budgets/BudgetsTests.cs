@@ -77,7 +77,9 @@ public sealed class BudgetsTests(GatewayFixture fixture)
             // Refused requests never reached the provider; the successes' costs add up to the spend, at most the limit.
             Assert.Equal(50, fixture.Upstream.Calls.GetValueOrDefault("ok") - before);
             var spent = responses.Where(r => r.IsSuccessStatusCode).Sum(Cost);
-            var status = await StatusAsync(t.Owner, "tenant", t.Id);
+            // Settlements are sent off the response path: the status catches up within a batch or two.
+            var status = await Poll.UntilAsync(
+                () => StatusAsync(t.Owner, "tenant", t.Id), s => s.GetProperty("settledRequests").GetInt64() == 50, TimeSpan.FromSeconds(10));
             Assert.Equal(spent, status.GetProperty("settledUsd").GetDecimal());
             Assert.True(spent <= 50 * RequestCost);
             Assert.Equal(0, status.GetProperty("outstandingReservations").GetInt32());
@@ -354,8 +356,7 @@ public sealed class BudgetsTests(GatewayFixture fixture)
         }
 
         Assert.Equal(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }, statuses);
-        var status = await StatusAsync(t.Owner, "tenant", t.Id);
-        Assert.Equal(2, status.GetProperty("settledRequests").GetInt64());
+        var status = await Poll.UntilAsync(() => StatusAsync(t.Owner, "tenant", t.Id), s => s.GetProperty("settledRequests").GetInt64() == 2, TimeSpan.FromSeconds(10));
         Assert.Equal(2 * 6 * 0.02m / 1_000_000m, status.GetProperty("settledUsd").GetDecimal()); // the fake reports 6 input tokens
     }
 
@@ -539,9 +540,8 @@ public sealed class BudgetsTests(GatewayFixture fixture)
         using var second = await t.Client.PostAsync("/v1/chat/completions", Chat(user: user));
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
-        var status = await StatusAsync(t.Owner, "user", user);
+        var status = await Poll.UntilAsync(() => StatusAsync(t.Owner, "user", user), s => s.GetProperty("settledRequests").GetInt64() == 1, TimeSpan.FromSeconds(10));
         Assert.Equal(user, status.GetProperty("id").GetString());
-        Assert.Equal(1, status.GetProperty("settledRequests").GetInt64());
     }
 
     [Fact]
