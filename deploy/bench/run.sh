@@ -61,7 +61,7 @@ nginx -c "$work/nginx/nginx.conf" & pids+=($!)
 pids+=($YARP_PID)
 
 export BENCH_KEY="bench-client-key-0123456789abcdef0123456789"
-(cd "$work/gateway" && exec env ${GATEWAY_ENV:-} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
+(cd "$work/gateway" && exec env ${GATEWAY_ENV:-} ${PERF:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
   --Platform:DataDirectory="$work/data" \
   --Platform:Cluster:SiloPort="$(free_port)" \
   --Platform:Bootstrap:AdminKey="bench-admin-key-0123456789abcdef0123456789" \
@@ -121,7 +121,7 @@ cpu_us() { [ -n "$1" ] && awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); p
 
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
 echo "Warming up..."
-for t in "${TARGETS[@]}"; do BENCH_KEY="${KEY[$t]}" wrk -t2 -c32 -d3s -s "$SCRIPT" "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do BENCH_KEY="${KEY[$t]}" wrk -t2 -c32 -d"${WARMUP:-3s}" -s "$SCRIPT" "${URL[$t]}" >/dev/null; done
 
 # TRACE=<target>: a CPU sample trace of the gateway under that target at 32 connections, for where the time goes.
 if [ -n "${TRACE:-}" ]; then
@@ -132,6 +132,18 @@ if [ -n "${TRACE:-}" ]; then
   dotnet-trace report "/tmp/bench-$TRACE.nettrace" topN -n 60 --inclusive > "/tmp/bench-$TRACE-inclusive.txt" 2>&1 || true
   dotnet-trace report "/tmp/bench-$TRACE.nettrace" topN -n 60 > "/tmp/bench-$TRACE-exclusive.txt" 2>&1 || true
   echo "trace: /tmp/bench-$TRACE.nettrace, /tmp/bench-$TRACE-{inclusive,exclusive}.txt"
+fi
+
+# PERF=<target>: perf's CPU samples of the gateway under that target at 32 connections (the runtime writes its JIT
+# symbols to /tmp/perf-<pid>.map with DOTNET_PerfMapEnabled=1, and W^X off so perf can match them; this sets both).
+if [ -n "${PERF:-}" ]; then
+  BENCH_KEY="${KEY[$PERF]}" wrk -t2 -c32 -d12s -s "$SCRIPT" "${URL[$PERF]}" >/dev/null & wrk_pid=$!
+  sleep 2
+  perf record -F 1999 -g -p "$GW_DOTNET_PID" -o "/tmp/bench-$PERF.perf" -- sleep 8 >/dev/null 2>&1
+  wait "$wrk_pid"
+  perf report -i "/tmp/bench-$PERF.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^$' | head -400 > "/tmp/bench-$PERF-perf.txt" || true
+  perf report -i "/tmp/bench-$PERF.perf" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' | head -300 > "/tmp/bench-$PERF-perf-children.txt" || true
+  echo "perf: /tmp/bench-$PERF-perf.txt, /tmp/bench-$PERF-perf-children.txt"
 fi
 
 results="$work/results.tsv"

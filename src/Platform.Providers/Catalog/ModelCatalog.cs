@@ -70,6 +70,9 @@ public sealed class ModelCatalog : IDisposable
         }
     }
 
+    /// <summary>OpenAI's own endpoint, for an <c>openai</c> route that names none.</summary>
+    public static readonly Uri DefaultOpenAiEndpoint = new("https://api.openai.com/v1");
+
     public static RouteClients CreateClients(ModelRoute route)
     {
         var embedding = route.Mode == ModelModes.Embedding;
@@ -100,15 +103,19 @@ public sealed class ModelCatalog : IDisposable
                 : new RouteClients(new OpenAiProtocolChatClient(azure.GetChatClient(route.UpstreamName), route.UpstreamName, azure: true, new Uri(route.Endpoint!)), null);
         }
 
+        if (!embedding)
+        {
+            // Chat goes over HttpClient directly (see OpenAiProtocolChatClient); timeouts and retries are the gateway's.
+            var chatEndpoint = route.Endpoint is { Length: > 0 } url ? new Uri(url) : DefaultOpenAiEndpoint;
+            return new RouteClients(OpenAiProtocolChatClient.OverHttp(chatEndpoint, key, route.UpstreamName), null);
+        }
+
         var options = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(0), NetworkTimeout = timeout };
         if (route.Endpoint is { Length: > 0 } endpoint)
         {
             options.Endpoint = new Uri(endpoint);
         }
 
-        var openAi = new OpenAIClient(credential, options);
-        return embedding
-            ? new RouteClients(null, openAi.GetEmbeddingClient(route.UpstreamName).AsIEmbeddingGenerator())
-            : new RouteClients(new OpenAiProtocolChatClient(openAi.GetChatClient(route.UpstreamName), route.UpstreamName, azure: false, options.Endpoint), null);
+        return new RouteClients(null, new OpenAIClient(credential, options).GetEmbeddingClient(route.UpstreamName).AsIEmbeddingGenerator());
     }
 }

@@ -1,6 +1,3 @@
-using System.ClientModel;
-using System.ClientModel.Primitives;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using OpenAI.Chat;
@@ -9,48 +6,56 @@ using ChatMessage = Microsoft.Extensions.AI.ChatMessage;
 namespace Platform.Providers.OpenAi;
 
 /// <summary>
-/// The <see cref="IChatClient"/> of the <c>openai</c> and <c>azure-openai</c> providers: the OpenAI SDK's
-/// <see cref="ChatClient"/> (or Azure's subclass of it) called through its protocol methods, with the wire
-/// JSON written and read by <see cref="OpenAiWire"/>.
+/// The <see cref="IChatClient"/> of the <c>openai</c> and <c>azure-openai</c> providers: the OpenAI wire protocol,
+/// written and read by <see cref="OpenAiWire"/>, over a <see cref="ChatTransport"/>. An <c>openai</c> route (OpenAI
+/// or any OpenAI-compatible server) is called with <see cref="HttpClient"/> directly; an <c>azure-openai</c> route
+/// through the Azure OpenAI SDK's protocol methods, which own its URL scheme, api-version and credentials.
 /// </summary>
 /// <remarks>
-/// The SDK still owns the endpoint, the URL scheme (Azure deployments and api-version included), the
-/// credential header and the transport; what it no longer does is build its request and response object
-/// models, which Microsoft.Extensions.AI's adapter then maps a second time. In the gateway benchmark that
-/// double mapping was the largest cost of a request. Non-success statuses still surface as the SDK's
-/// <see cref="ClientResultException"/>.
+/// Neither path builds the SDK's request and response object models, which Microsoft.Extensions.AI's adapter then
+/// maps a second time: in the gateway benchmark that double mapping was the largest cost of a request.
 /// </remarks>
-public sealed class OpenAiProtocolChatClient(ChatClient client, string model, bool azure, Uri? endpoint) : IChatClient
+public sealed class OpenAiProtocolChatClient : IChatClient
 {
-    private static readonly ChatResponseUpdate Done = new();
-    private readonly ChatClientMetadata _metadata = new(azure ? "azure.ai.openai" : "openai", endpoint, model);
+    private readonly ChatTransport _transport;
+    private readonly string _model;
+    private readonly bool _azure;
+    private readonly ChatClientMetadata _metadata;
 
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>A route called through the SDK's <paramref name="client"/> (Azure OpenAI).</summary>
+    public OpenAiProtocolChatClient(ChatClient client, string model, bool azure, Uri? endpoint)
+        : this(new SdkChatTransport(client), model, azure, endpoint)
     {
-        using var content = Body(messages, options, stream: false);
-        var result = await client.CompleteChatAsync(content, new RequestOptions { CancellationToken = cancellationToken }).ConfigureAwait(false);
-        using var response = result.GetRawResponse();
-        return OpenAiWire.ReadResponse(response.Content.ToMemory());
     }
+
+    private OpenAiProtocolChatClient(ChatTransport transport, string model, bool azure, Uri? endpoint)
+    {
+        (_transport, _model, _azure) = (transport, model, azure);
+        _metadata = new ChatClientMetadata(azure ? "azure.ai.openai" : "openai", endpoint, model);
+    }
+
+    /// <summary>A route called over HTTP: <c>POST {endpoint}/chat/completions</c> with <paramref name="apiKey"/> as the bearer key (none if empty).</summary>
+    public static OpenAiProtocolChatClient OverHttp(Uri endpoint, string? apiKey, string model) =>
+        new(new HttpChatTransport(endpoint, apiKey), model, azure: false, endpoint);
+
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        _transport.CompleteAsync(Body(messages, options, stream: false), static body => OpenAiWire.ReadResponse(body), cancellationToken);
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var content = Body(messages, options, stream: true);
-        var result = await client.CompleteChatAsync(content, new RequestOptions { CancellationToken = cancellationToken, BufferResponse = false }).ConfigureAwait(false);
-        using var response = result.GetRawResponse();
-        await using var stream = new ReadAheadStream(
-            response.ContentStream ?? throw new InvalidDataException("The provider answered a stream request without a body."));
+        await using var stream = await _transport.OpenStreamAsync(Body(messages, options, stream: true), cancellationToken).ConfigureAwait(false);
+        using var events = new SseDataReader(stream);
         var reader = new OpenAiWire.StreamReader();
-        var events = SseParser.Create(stream, (_, data) => data.SequenceEqual("[DONE]"u8) ? Done : data.IsEmpty ? null : reader.Read(data));
-        await foreach (var item in events.EnumerateAsync(cancellationToken).ConfigureAwait(false))
+        while (await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (ReferenceEquals(item.Data, Done))
+            var (update, done) = Read(events, reader);
+            if (done)
             {
                 break;
             }
 
-            if (item.Data is { } update)
+            if (update is not null)
             {
                 yield return update;
             }
@@ -65,7 +70,7 @@ public sealed class OpenAiProtocolChatClient(ChatClient client, string model, bo
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
         : serviceType == typeof(ChatClientMetadata) ? _metadata
-        : serviceType.IsInstanceOfType(client) ? client
+        : _transport is SdkChatTransport sdk && serviceType.IsInstanceOfType(sdk.Client) ? sdk.Client
         : serviceType.IsInstanceOfType(this) ? this
         : null;
 
@@ -73,10 +78,19 @@ public sealed class OpenAiProtocolChatClient(ChatClient client, string model, bo
     {
     }
 
-    private BinaryContent Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
+    /// <summary>The update an event's data stands for (none for an empty one), or the end at <c>[DONE]</c>.</summary>
+    private static (ChatResponseUpdate? Update, bool Done) Read(SseDataReader events, OpenAiWire.StreamReader reader)
+    {
+        var data = events.Data;
+        return data.SequenceEqual("[DONE]"u8) ? (null, true)
+            : data.IsEmpty ? (null, false)
+            : (reader.Read(data), false);
+    }
+
+    private ReadOnlyMemory<byte> Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        OpenAiWire.WriteRequest(buffer, model, messages, options, stream, azure);
-        return BinaryContent.Create(new BinaryData(buffer.WrittenMemory));
+        OpenAiWire.WriteRequest(buffer, _model, messages, options, stream, _azure);
+        return buffer.WrittenMemory;
     }
 }

@@ -111,7 +111,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     /// <summary>The OpenAI-shaped error for a failure after the stream started (timeouts included).</summary>
     public static PlatformException MidStreamFailure(Exception ex, bool timedOut) => timedOut
         ? new PlatformException(ErrorKind.GatewayTimeout, "The model provider stopped sending in the middle of the stream.", null, "upstream_timeout")
-        : new PlatformException(ErrorKind.BadGateway, "The model provider failed in the middle of the stream: " + ex.GetType().Name, null, "upstream_error");
+        : new PlatformException(ErrorKind.BadGateway, "The model provider failed in the middle of the stream: " + Describe(ex) + ".", null, "upstream_error");
 
     /// <summary>
     /// The primary route, then its fallbacks, leaving out every route whose context window the prompt exceeds
@@ -181,6 +181,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     private static int? UpstreamStatus(Exception? ex) => ex switch
     {
         ClientResultException e => e.Status,
+        ProviderHttpException e => e.Status,
         ProviderStreamException e => e.Status,
         _ => null,
     };
@@ -191,7 +192,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             new PlatformException(ErrorKind.Invalid, $"The messages are longer than the context window of model route '{primary.Name}' and of its fallbacks.", "messages", "context_length_exceeded"),
         429 => new PlatformException(ErrorKind.RateLimited, $"Model route '{primary.Name}' (and its fallbacks) are rate-limited by the provider; retry later.", null, ErrorCodes.UpstreamRateLimited)
         {
-            RetryAfterSeconds = last is ClientResultException { } e && e.GetRawResponse() is { } r && RetryAfter(r) is { } s ? (int)Math.Ceiling(Math.Min(s, 3600)) : null,
+            RetryAfterSeconds = RetryAfter(last) is { } s ? (int)Math.Ceiling(Math.Min(s, 3600)) : null,
         },
 
         // 401/403/404 upstream are our credential or deployment, not the caller's request.
@@ -209,8 +210,13 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         null => "no attempt was made",
         OperationCanceledException when timeout?.IsCancellationRequested ?? true => "timeout",
         _ when IsContextLength(ex) => "context length exceeded",
+        ClientResultException { Status: 0 } => "no answer (connection failed)",
         ClientResultException c => $"status {c.Status}",
+        ProviderHttpException h => $"status {h.Status}",
         ProviderStreamException p => $"error {p.Status} in the stream",
+        HttpRequestException => "no answer (connection failed)",
+        IOException => "the connection broke",
+        InvalidDataException => "an answer that could not be read",
         SimulatedProviderException => "simulated failure",
         _ => ex.GetType().Name,
     };
@@ -232,12 +238,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             return false;
         }
 
-        if (failure is not ClientResultException { Status: 429 or 503 } e || e.GetRawResponse() is not { } response)
-        {
-            return true;
-        }
-
-        if (RetryAfter(response) is not { } seconds)
+        if (UpstreamStatus(failure) is not (429 or 503) || RetryAfter(failure) is not { } seconds)
         {
             return true;
         }
@@ -254,16 +255,29 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     }
 
     /// <summary>The provider's <c>retry-after-ms</c> or <c>retry-after</c> (seconds or an HTTP date), in seconds; null if absent or unreadable.</summary>
-    private static double? RetryAfter(System.ClientModel.Primitives.PipelineResponse response)
+    private static double? RetryAfter(Exception? failure)
     {
+        string? ms = null, after = null;
+        switch (failure)
+        {
+            case ProviderHttpException h:
+                (ms, after) = (h.RetryAfterMs, h.RetryAfter);
+                break;
+            case ClientResultException c when c.GetRawResponse() is { } response:
+                response.Headers.TryGetValue("retry-after-ms", out ms);
+                response.Headers.TryGetValue("retry-after", out after);
+                break;
+            default:
+                return null;
+        }
+
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
-        if (response.Headers.TryGetValue("retry-after-ms", out var ms)
-            && double.TryParse(ms, System.Globalization.NumberStyles.Float, invariant, out var millis) && double.IsFinite(millis))
+        if (double.TryParse(ms, System.Globalization.NumberStyles.Float, invariant, out var millis) && double.IsFinite(millis))
         {
             return Math.Max(0, millis / 1000);
         }
 
-        if (!response.Headers.TryGetValue("retry-after", out var after))
+        if (after is null)
         {
             return null;
         }
@@ -281,6 +295,11 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     /// <summary>An upstream refusal because the prompt is longer than its context window: the next route may hold it.</summary>
     private static bool IsContextLength(Exception ex)
     {
+        if (ex is ProviderHttpException { Status: 400 } h)
+        {
+            return h.Body.Contains("context_length_exceeded", StringComparison.Ordinal);
+        }
+
         if (ex is not ClientResultException { Status: 400 } e)
         {
             return false;

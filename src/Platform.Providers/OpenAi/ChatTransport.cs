@@ -1,0 +1,160 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Net;
+using OpenAI.Chat;
+
+namespace Platform.Providers.OpenAi;
+
+/// <summary>How the OpenAI wire protocol's request reaches a provider: a completion, or a stream of server-sent events.</summary>
+internal abstract class ChatTransport
+{
+    /// <summary>Posts the body and reads the successful answer with <paramref name="read"/>; a non-success status throws.</summary>
+    public abstract Task<T> CompleteAsync<T>(ReadOnlyMemory<byte> body, Func<ReadOnlyMemory<byte>, T> read, CancellationToken cancellationToken);
+
+    /// <summary>Posts the body and opens the answer's stream (disposing it ends the response); a non-success status throws.</summary>
+    public abstract Task<Stream> OpenStreamAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The OpenAI SDK's <see cref="ChatClient"/> through its protocol methods: the SDK owns the URL scheme (Azure
+/// deployments and api-version), the credential header and the transport. Failures are its <see cref="ClientResultException"/>.
+/// </summary>
+internal sealed class SdkChatTransport(ChatClient client) : ChatTransport
+{
+    public ChatClient Client => client;
+
+    public override async Task<T> CompleteAsync<T>(ReadOnlyMemory<byte> body, Func<ReadOnlyMemory<byte>, T> read, CancellationToken cancellationToken)
+    {
+        using var content = BinaryContent.Create(new BinaryData(body));
+        var result = await client.CompleteChatAsync(content, new RequestOptions { CancellationToken = cancellationToken }).ConfigureAwait(false);
+        using var response = result.GetRawResponse();
+        return read(response.Content.ToMemory());
+    }
+
+    public override async Task<Stream> OpenStreamAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        using var content = BinaryContent.Create(new BinaryData(body));
+        var result = await client.CompleteChatAsync(content, new RequestOptions { CancellationToken = cancellationToken, BufferResponse = false }).ConfigureAwait(false);
+        var response = result.GetRawResponse();
+        if (response.ContentStream is { } stream)
+        {
+            return new OwnedStream(stream, response);
+        }
+
+        response.Dispose();
+        throw new InvalidDataException("The provider answered a stream request without a body.");
+    }
+}
+
+/// <summary>
+/// An OpenAI-compatible endpoint called with <see cref="HttpClient"/> directly: <c>POST {endpoint}/chat/completions</c>
+/// with a bearer key. The SDK's pipeline (its message and header objects, policy chain, response buffering and
+/// per-read timer) cost about a fifth of the gateway's CPU per request in the benchmark; what it did for an
+/// OpenAI-compatible endpoint is this class. Failures are <see cref="ProviderHttpException"/> (a status) or
+/// <see cref="HttpRequestException"/> (no answer).
+/// </summary>
+internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTransport
+{
+    /// <summary>The largest non-streamed answer read: far above any completion, bounded against a hostile provider.</summary>
+    public const int MaxResponseBytes = 64 * 1024 * 1024;
+
+    /// <summary>One connection pool for every route, as the SDK shares one; connections are renewed so DNS changes are seen.</summary>
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        AllowAutoRedirect = false,
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+        MaxResponseContentBufferSize = MaxResponseBytes,
+    };
+
+    private readonly Uri _url = new(endpoint.AbsoluteUri.TrimEnd('/') + "/chat/completions");
+    private readonly string? _authorization = string.IsNullOrEmpty(apiKey) ? null : "Bearer " + apiKey;
+
+    public override async Task<T> CompleteAsync<T>(ReadOnlyMemory<byte> body, Func<ReadOnlyMemory<byte>, T> read, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(body, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return read(bytes);
+    }
+
+    public override async Task<Stream> OpenStreamAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(body, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new OwnedStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), response);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(ReadOnlyMemory<byte> body, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new ReadOnlyMemoryContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (_authorization is not null)
+        {
+            // Local OpenAI-compatible servers (vLLM, Ollama, llama.cpp) often need no key: none is sent then.
+            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+
+        var response = await Http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        return response.IsSuccessStatusCode
+            ? response
+            : throw await ProviderHttpException.ReadAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>A response's body stream that disposes the response with it.</summary>
+internal sealed class OwnedStream(Stream inner, IDisposable owner) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+            owner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
