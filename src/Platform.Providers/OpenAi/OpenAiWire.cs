@@ -431,6 +431,12 @@ public static class OpenAiWire
         private string? _prefixId;
         private string? _prefixModel;
 
+        // What surrounds the text in a chunk of nothing but text, after the prefix: from "choices" up to the content
+        // string's opening quote, and from its closing quote to the end. Providers send the same bytes around every
+        // chunk of text; a chunk made of them around a string without escapes is that string, read without a parser.
+        private byte[]? _choiceHead;
+        private byte[]? _choiceTail;
+
         /// <summary>Reads one <c>data:</c> payload.</summary>
         /// <remarks>
         /// Chunks of text, a finish reason or usage (nearly all of them) are read in one pass of a
@@ -463,15 +469,56 @@ public static class OpenAiWire
             }
 
             var rest = data[prefix.Length..];
+            if (TryReadPlainText(rest, out text))
+            {
+                return true;
+            }
+
             var reader = new Utf8JsonReader(rest);
-            if (!reader.Read() || !TryReadChoices(ref reader, ref text, ref finish) || reader.TokenType != JsonTokenType.EndArray)
+            var content = (Start: -1, End: -1);
+            if (!reader.Read() || !TryReadChoices(ref reader, ref text, ref finish, ref content) || reader.TokenType != JsonTokenType.EndArray)
             {
                 return false;
             }
 
             // Nothing but the end of the object may follow (a usage object, say, goes the long way).
             var after = rest[(int)reader.BytesConsumed..].TrimStart(" \t\r\n"u8);
-            return after.Length > 0 && after[0] == (byte)'}';
+            if (after.Length == 0 || after[0] != (byte)'}')
+            {
+                return false;
+            }
+
+            if (text is not null && finish is null && content.Start >= 0 && rest[content.Start] == (byte)'"' && rest[content.End - 1] == (byte)'"')
+            {
+                _choiceHead = rest[..(content.Start + 1)].ToArray();
+                _choiceTail = rest[(content.End - 1)..].ToArray();
+            }
+
+            return true;
+        }
+
+        /// <summary>Bytes that end, escape or cannot stand in a JSON string as they are: such text goes through the parser.</summary>
+        private static readonly SearchValues<byte> NotPlain = SearchValues.Create(
+            [.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
+
+        /// <summary>A chunk that is the last chunk of text's bytes around a string without escapes: that string, with no parser.</summary>
+        private bool TryReadPlainText(ReadOnlySpan<byte> rest, out string? text)
+        {
+            text = null;
+            if (_choiceHead is not { } head || _choiceTail is not { } tail || rest.Length < head.Length + tail.Length
+                || !rest.StartsWith(head) || !rest.EndsWith(tail))
+            {
+                return false;
+            }
+
+            var value = rest[head.Length..^tail.Length];
+            if (value.ContainsAny(NotPlain) || !System.Text.Unicode.Utf8.IsValid(value))
+            {
+                return false;
+            }
+
+            text = value.IsEmpty ? null : Encoding.UTF8.GetString(value);
+            return true;
         }
 
         private ChatResponseUpdate Update(string? id, string? model, string? text, ChatFinishReason? finish, UsageDetails? usage)
@@ -534,7 +581,8 @@ public static class OpenAiWire
 
                     seenChoicesOrUsage = true;
                     (text, finish) = (null, null);
-                    if (!TryReadChoices(ref reader, ref text, ref finish))
+                    var content = (Start: -1, End: -1);
+                    if (!TryReadChoices(ref reader, ref text, ref finish, ref content))
                     {
                         return false;
                     }
@@ -565,7 +613,8 @@ public static class OpenAiWire
         }
 
         /// <summary>The first choice's text and finish reason; false at tool calls or a choice that is not an object.</summary>
-        private static bool TryReadChoices(ref Utf8JsonReader reader, ref string? text, ref ChatFinishReason? finish)
+        /// <summary>Reads the first choice's text and finish reason; <paramref name="content"/> is where the text's string starts and ends (quotes included), or -1.</summary>
+        private static bool TryReadChoices(ref Utf8JsonReader reader, ref string? text, ref ChatFinishReason? finish, ref (int Start, int End) content)
         {
             if (reader.TokenType != JsonTokenType.StartArray)
             {
@@ -590,7 +639,8 @@ public static class OpenAiWire
                 {
                     reader.Read();
                     text = null;
-                    if (!TryReadDelta(ref reader, ref text))
+                    content = (-1, -1);
+                    if (!TryReadDelta(ref reader, ref text, ref content))
                     {
                         return false;
                     }
@@ -616,7 +666,7 @@ public static class OpenAiWire
             return true;
         }
 
-        private static bool TryReadDelta(ref Utf8JsonReader reader, ref string? text)
+        private static bool TryReadDelta(ref Utf8JsonReader reader, ref string? text, ref (int Start, int End) content)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
             {
@@ -628,8 +678,9 @@ public static class OpenAiWire
             {
                 if (reader.ValueTextEquals("content"u8))
                 {
-                    string? content = null;
-                    text = ReadString(ref reader, ref content) is { Length: > 0 } value ? value : null;
+                    string? last = null;
+                    text = ReadString(ref reader, ref last) is { Length: > 0 } value ? value : null;
+                    content = text is not null ? ((int)reader.TokenStartIndex, (int)reader.BytesConsumed) : (-1, -1);
                 }
                 else if (reader.ValueTextEquals("tool_calls"u8))
                 {

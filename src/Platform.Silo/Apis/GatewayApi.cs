@@ -265,15 +265,17 @@ public static class GatewayApi
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no";
 
-            var body = response.BodyWriter;
+            using var body = new HeldResponseWriter(response.BodyWriter);
             var chunks = new ChunkWriter(clientModel, id, created);
             var first = true;
             while (true)
             {
                 var update = stream.Updates.Current;
-                foreach (var content in update.Contents)
+                var contents = update.Contents;
+                for (var i = 0; i < contents.Count; i++)
                 {
-                    if (content is UsageContent u)
+                    // An indexed loop: foreach over the IList boxes an enumerator per chunk.
+                    if (contents[i] is UsageContent u)
                     {
                         usage = u.Details;
                     }

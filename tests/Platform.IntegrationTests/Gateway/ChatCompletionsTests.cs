@@ -210,6 +210,22 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.False(done);
         Assert.Equal("Hello", events[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
         Assert.Equal("upstream_error", events[^1].GetProperty("error").GetProperty("code").GetString());
+        Assert.DoesNotContain("Exception", events[^1].GetProperty("error").GetProperty("message").GetString()!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AProviderNobodyAnswersAt_Is502_InWordsACallerUnderstands(bool stream)
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(Body("unreachable", stream)));
+        var error = await ErrorOf(response);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_error", error.GetProperty("code").GetString());
+        Assert.Contains("no answer", error.GetProperty("message").GetString()!, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", error.GetProperty("message").GetString()!, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,14 +19,14 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         await Upstream.InitializeAsync();
         var i = 10;
-        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null, string mode = "chat", int? window = null)
+        void Route(string name, string provider, string upstream, int retries = 2, double timeout = 5, string? fallback = null, string? price = null, string mode = "chat", int? window = null, string? endpoint = null)
         {
             var at = $"Platform:Models:{i++}:";
             Host.Settings[at + "Mode"] = mode;
             Host.Settings[at + "Name"] = name;
             Host.Settings[at + "Provider"] = provider;
             Host.Settings[at + "UpstreamModel"] = upstream;
-            Host.Settings[at + "Endpoint"] = provider == "azure-openai" ? Upstream.BaseUrl : Upstream.BaseUrl + "/v1";
+            Host.Settings[at + "Endpoint"] = endpoint ?? (provider == "azure-openai" ? Upstream.BaseUrl : Upstream.BaseUrl + "/v1");
             Host.Settings[at + "CredentialEnvironmentVariable"] = "PLATFORM_TEST_UPSTREAM_KEY";
             Host.Settings[at + "MaxRetries"] = retries.ToString();
             Host.Settings[at + "RetryBaseDelayMilliseconds"] = "10";
@@ -54,6 +54,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("hang", "openai", "hang", retries: 0, timeout: 1);
         Route("garbage", "openai", "garbage", retries: 0);
         Route("cut", "openai", "cut", retries: 0);
+        Route("unreachable", "openai", "ok", retries: 1, endpoint: "http://127.0.0.1:9/v1"); // nothing listens on the discard port
         Route("azure", "azure-openai", "azure-deployment");
         Route("tools", "openai", "tools");
         Route("azure-tools", "azure-openai", "tools");

@@ -277,6 +277,43 @@ public sealed class OpenAiWireTests
     }
 
     [Fact]
+    public void StreamReader_ChunksOfTextInTheLastOnesSurroundings_GiveTheSameTextAsTheDocumentRead_WhateverTheString()
+    {
+        const string start = """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":""";
+        static string Text(string json) => start + """[{"index":0,"delta":{"content":""" + json + """},"logprobs":null,"finish_reason":null}]}""";
+        byte[][] chunks =
+        [
+            Encoding.UTF8.GetBytes(Text("\"first\"")),
+            Encoding.UTF8.GetBytes(Text("\" second\"")),
+            Encoding.UTF8.GetBytes(Text("\"\"")),
+            Encoding.UTF8.GetBytes(Text("\"héllo 世界 🎉\"")),
+            Encoding.UTF8.GetBytes(Text("\"say \\\"hi\\\"\"")),
+            Encoding.UTF8.GetBytes(Text("\"line\\nbreak \\u00e9\"")),
+            Encoding.UTF8.GetBytes(Text("\"a\"")).Concat(Encoding.UTF8.GetBytes(" ")).ToArray(),
+            Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":"stop"}]}"""),
+            Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"x","content":"last wins"},"logprobs":null,"finish_reason":null}]}"""),
+            Encoding.UTF8.GetBytes(Text("\"back to plain\"")),
+        ];
+
+        var reader = new OpenAiWire.StreamReader();
+        var reference = new OpenAiWire.StreamReader();
+        foreach (var data in chunks)
+        {
+            var (fast, document) = (reader.Read(data), reference.ReadDocument(data));
+            Assert.Equal(document.Text, fast.Text);
+            Assert.Equal(document.FinishReason, fast.FinishReason);
+            Assert.Equal(document.ResponseId, fast.ResponseId);
+            Assert.Equal(document.ModelId, fast.ModelId);
+        }
+
+        // In the same surroundings: a raw control character or a string that does not end is refused, as the parser refuses it.
+        Assert.ThrowsAny<JsonException>(() => reader.Read(Encoding.UTF8.GetBytes(Text("\"tab\there\""))));
+        Assert.ThrowsAny<JsonException>(() => reader.Read(Encoding.UTF8.GetBytes(Text("\"open\"\""))));
+        Assert.ThrowsAny<Exception>(() => reader.Read([.. Encoding.UTF8.GetBytes(start + """[{"index":0,"delta":{"content":"bad"""), 0xC3, 0x28,
+            .. Encoding.UTF8.GetBytes("\"},\"logprobs\":null,\"finish_reason\":null}]}")]));
+    }
+
+    [Fact]
     public void StreamReader_FinishReasonAfterToolCallFragments_CarriesTheCalls_AlsoOnTheOnePassRead()
     {
         var reader = new OpenAiWire.StreamReader();
