@@ -173,6 +173,15 @@ budget_status=$(api GET /api/v1/budgets/tenant/budgeted "$OWNER" "")
 echo "budgeted tenant scope now: $(grep -o '"outstandingReservations":[0-9]*\|"leases":[0-9]*\|"settledRequests":[0-9]*' <<<"$budget_status" | tr '\n' ' ')"
 
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$GW_DOTNET_PID/status")
+# MEMORY=1: where the gateway's memory is after the run (smaps by kind, and the managed heap's largest types).
+if [ -n "${MEMORY:-}" ]; then
+  { grep -E 'Rss|Anonymous|Shared|Private' "/proc/$GW_DOTNET_PID/smaps_rollup"
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) if (rss[n] > 4096) printf "%8d kB  %s\n", rss[n], n}' \
+      "/proc/$GW_DOTNET_PID/smaps" | sort -rn | head -25
+    dotnet-gcdump collect -p "$GW_DOTNET_PID" -o /tmp/bench-gateway.gcdump >/dev/null 2>&1 && dotnet-gcdump report /tmp/bench-gateway.gcdump | head -40
+  } > /tmp/bench-gateway-memory.txt 2>&1
+  echo "memory: /tmp/bench-gateway-memory.txt"
+fi
 median() { sort -g | awk '{a[NR]=$1} END { if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 col() { awk -F'\t' -v c="$1" -v t="$2" -v k="$3" '$2==c && $3==t {print $k}' "$results" | median; }
 
