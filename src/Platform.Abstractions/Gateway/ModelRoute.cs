@@ -68,6 +68,20 @@ public sealed class ModelRoute
     [Id(14)]
     public string Mode { get; set; } = ModelModes.Chat;
 
+    /// <summary>
+    /// Input tokens the provider may bill for one image (or other attached file) at most: what a budget reserves for it
+    /// before the call, and what an answer without usage is charged. Default 1,536 (GPT-4o and GPT-4.1 bill at most
+    /// 1,445-1,536 for an image at high detail); set it higher for models that bill more tokens per image (GPT-4o mini).
+    /// </summary>
+    [Id(15)]
+    public int? ImageInputTokens { get; set; }
+
+    /// <summary>Used when <see cref="ImageInputTokens"/> is not set.</summary>
+    public const int DefaultImageInputTokens = 1536;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int ImageTokens => ImageInputTokens ?? DefaultImageInputTokens;
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string UpstreamName => string.IsNullOrWhiteSpace(UpstreamModel) ? Name : UpstreamModel;
 }

@@ -61,6 +61,11 @@ public static class ModelRouteRules
                 failures.Add($"{at}:ContextWindow must be a positive number of tokens (was {r.ContextWindow}).");
             }
 
+            if (r.ImageInputTokens is < 0 or > 1_000_000)
+            {
+                failures.Add($"{at}:ImageInputTokens must be between 0 and 1000000 (was {r.ImageInputTokens}).");
+            }
+
             if (r.Mode is not (ModelModes.Chat or ModelModes.Embedding))
             {
                 failures.Add($"{at}:Mode '{r.Mode}' must be 'chat' or 'embedding'.");

@@ -79,6 +79,25 @@ public static class TokenCounter
     public static long BoundPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options) =>
         Prompt(messages, options, static text => string.IsNullOrEmpty(text) ? 0 : System.Text.Encoding.UTF8.GetByteCount(text));
 
+    /// <summary>Images and other attached files in the messages: each is billed as input, up to the route's <c>ImageInputTokens</c>.</summary>
+    public static int Attachments(IEnumerable<ChatMessage> messages)
+    {
+        var count = 0;
+        foreach (var message in messages)
+        {
+            var contents = message.Contents;
+            for (var i = 0; i < contents.Count; i++)
+            {
+                if (contents[i] is DataContent or UriContent)
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
     private static long Prompt(IEnumerable<ChatMessage> messages, ChatOptions? options, Func<string?, int> count)
     {
         long total = 3;

@@ -156,6 +156,12 @@ public sealed class BudgetAdmission(BudgetAgent agent, BudgetIndexCache indexes,
         {
             var request = plan.Request.Options;
             var input = bound ? TokenCounter.BoundPrompt(plan.Request.Messages, request) : TokenCounter.CountPrompt(plan.Request.Messages, request);
+            if (TokenCounter.Attachments(plan.Request.Messages) is > 0 and var attachments)
+            {
+                // Images are billed as input too: at most the most any route of the chain bills for one.
+                input += (long)attachments * chain.Append(route).Max(r => r.Route.ImageTokens);
+            }
+
             var maxOutput = (long)(request.MaxOutputTokens ?? DefaultMaxOutput(route, input));
             if (request.MaxOutputTokens is null)
             {

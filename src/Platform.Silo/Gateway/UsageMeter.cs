@@ -13,7 +13,7 @@ public static class UsageMeter
         var input = usage?.InputTokenCount;
         var output = usage?.OutputTokenCount;
         var estimated = input is null || output is null;
-        input ??= TokenCounter.CountPrompt(request.Messages, request.Options);
+        input ??= TokenCounter.CountPrompt(request.Messages, request.Options) + ((long)TokenCounter.Attachments(request.Messages) * route.Route.ImageTokens);
         output ??= TokenCounter.Count(outputText);
         var cached = usage?.CachedInputTokenCount ?? 0;
         return new UsageCost(input.Value, cached, output.Value, route.Price.Cost(input.Value, cached, output.Value), estimated);

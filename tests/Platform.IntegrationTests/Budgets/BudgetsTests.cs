@@ -94,6 +94,28 @@ public sealed class BudgetsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AnImage_IsReservedAtTheRoutesImageTokens_SoATokenBudgetTooSmallForItIsRefusedBeforeTheCall()
+    {
+        var t = await NewTenantAsync();
+        await PutAsync(t.Owner, $"/api/v1/budgets/tenant/{t.Id}", new { limits = new[] { new { metric = "tokens", amount = 1000m, window = "day" } } });
+        var before = fixture.Upstream.Calls.GetValueOrDefault("ok");
+
+        using var text = await t.Client.PostAsync("/v1/chat/completions", Chat());
+        Assert.Equal(HttpStatusCode.OK, text.StatusCode);
+
+        // The same request with one small image: its text is a few tokens, but a provider may bill 1,536 for the image.
+        using var image = await t.Client.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"budget-ok","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"Say hello"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}""",
+            Encoding.UTF8,
+            "application/json"));
+        // More than the whole limit: refused as a request no budget window could ever pay for, before anything goes upstream.
+        Assert.Equal(HttpStatusCode.BadRequest, image.StatusCode);
+        var error = JsonDocument.Parse(await image.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("request_exceeds_budget", error.GetProperty("code").GetString());
+        Assert.Equal(1, fixture.Upstream.Calls.GetValueOrDefault("ok") - before);
+    }
+
+    [Fact]
     public async Task ConcurrentStreams_AgainstABudgetForExactly20_Exactly20Complete()
     {
         var t = await NewTenantAsync();

@@ -67,6 +67,7 @@ public sealed class PriceTableTests
             new() { Name = "az", Provider = "azure-openai" },
             new() { Name = "t", Provider = "simulated", TimeoutSeconds = 0 },
             new() { Name = "w", Provider = "simulated", ContextWindow = 0 },
+            new() { Name = "i", Provider = "simulated", ImageInputTokens = -1 },
         ];
 
         var failures = ModelRouteRules.Validate(routes, "Platform:Models");
@@ -77,5 +78,22 @@ public sealed class PriceTableTests
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:2:Endpoint", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:3:TimeoutSeconds", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Platform:Models:4:ContextWindow", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Platform:Models:5:ImageInputTokens", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnAnswerWithoutUsage_IsChargedTheRoutesImageTokensForEachImage()
+    {
+        var route = new ResolvedRoute(new ModelRoute { Name = "r", ImageInputTokens = 1000 }, new ModelPrice(1_000_000m, 1_000_000m, 0, null), new RouteClients(null, null));
+        List<Microsoft.Extensions.AI.ChatMessage> text = [new(Microsoft.Extensions.AI.ChatRole.User, "Say hello")];
+        List<Microsoft.Extensions.AI.ChatMessage> images = [new(Microsoft.Extensions.AI.ChatRole.User,
+            [new Microsoft.Extensions.AI.TextContent("Say hello"), new Microsoft.Extensions.AI.DataContent("data:image/png;base64,iVBORw0KGgo="),
+             new Microsoft.Extensions.AI.UriContent(new Uri("https://example.com/cat.png"), "image/*")])];
+
+        var plain = Platform.Silo.Gateway.UsageMeter.Settle(route, new Platform.Silo.Gateway.GatewayRequest("r", text, new(), false, false, null), null, "");
+        var withImages = Platform.Silo.Gateway.UsageMeter.Settle(route, new Platform.Silo.Gateway.GatewayRequest("r", images, new(), false, false, null), null, "");
+
+        Assert.Equal(plain.InputTokens + 2000, withImages.InputTokens);
+        Assert.Equal(plain.CostUsd + 2000, withImages.CostUsd);
     }
 }
