@@ -17,14 +17,14 @@ public sealed class DuckDbRequestLogStore : IRequestLogStore, IDisposable
     public const string FileName = "requests.duckdb";
 
     private const string Columns =
-        "id, tenant_id, at, operation, stream, key_id, end_user, deployment, arm, revision, requested_model, served_route, "
+        "id, tenant_id, at_utc, operation, stream, key_id, end_user, deployment, arm, revision, requested_model, served_route, "
         + "prompt_name, prompt_version, status, error_code, success, latency_ms, ttft_ms, input_tokens, cached_tokens, output_tokens, "
         + "cost_nano_usd, attempts, fallback, prompt_text, completion_text";
 
     // No primary key or index: appends stay cheap, and zone maps over time-ordered appends prune the range scans.
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS requests(
-          id VARCHAR NOT NULL, tenant_id VARCHAR NOT NULL, at TIMESTAMP NOT NULL, operation VARCHAR NOT NULL, stream BOOLEAN NOT NULL,
+          id VARCHAR NOT NULL, tenant_id VARCHAR NOT NULL, at_utc TIMESTAMP NOT NULL, operation VARCHAR NOT NULL, stream BOOLEAN NOT NULL,
           key_id VARCHAR NOT NULL, end_user VARCHAR, deployment VARCHAR, arm VARCHAR, revision BIGINT, requested_model VARCHAR,
           served_route VARCHAR, prompt_name VARCHAR, prompt_version VARCHAR, status INTEGER NOT NULL, error_code VARCHAR,
           success BOOLEAN NOT NULL, latency_ms DOUBLE NOT NULL, ttft_ms DOUBLE, input_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL,
@@ -98,7 +98,7 @@ public sealed class DuckDbRequestLogStore : IRequestLogStore, IDisposable
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        var sql = new System.Text.StringBuilder($"SELECT {Columns} FROM requests WHERE tenant_id = $tenant AND at >= $from AND at < $to");
+        var sql = new System.Text.StringBuilder($"SELECT {Columns} FROM requests WHERE tenant_id = $tenant AND at_utc >= $from AND at_utc < $to");
         Add(command, "tenant", query.TenantId);
         Add(command, "from", query.From);
         Add(command, "to", query.To);
@@ -111,12 +111,12 @@ public sealed class DuckDbRequestLogStore : IRequestLogStore, IDisposable
         Filter(sql, command, "cost_nano_usd >= $cost", "cost", query.MinCostNanoUsd);
         if (query.After is { } after)
         {
-            sql.Append(" AND (at < $afterAt OR (at = $afterAt AND id < $afterId))");
+            sql.Append(" AND (at_utc < $afterAt OR (at_utc = $afterAt AND id < $afterId))");
             Add(command, "afterAt", after.At);
             Add(command, "afterId", after.Id);
         }
 
-        sql.Append(" ORDER BY at DESC, id DESC LIMIT $limit");
+        sql.Append(" ORDER BY at_utc DESC, id DESC LIMIT $limit");
         Add(command, "limit", query.Limit + 1);
         command.CommandText = sql.ToString();
         var rows = ReadRows(command);
@@ -134,7 +134,7 @@ public sealed class DuckDbRequestLogStore : IRequestLogStore, IDisposable
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM requests WHERE tenant_id = $tenant AND id = $id AND at >= $from ORDER BY at DESC LIMIT 1";
+        command.CommandText = $"SELECT {Columns} FROM requests WHERE tenant_id = $tenant AND id = $id AND at_utc >= $from ORDER BY at_utc DESC LIMIT 1";
         Add(command, "tenant", tenantId);
         Add(command, "id", id);
         Add(command, "from", notBefore);
@@ -155,10 +155,10 @@ public sealed class DuckDbRequestLogStore : IRequestLogStore, IDisposable
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT date_trunc('{bucket}', at) AS bucket, {group} AS grp, count(*) AS n, count(*) FILTER (WHERE NOT success) AS errors,
+            SELECT date_trunc('{bucket}', at_utc) AS bucket, {group} AS grp, count(*) AS n, count(*) FILTER (WHERE NOT success) AS errors,
               CAST(sum(input_tokens) AS BIGINT), CAST(sum(output_tokens) AS BIGINT), CAST(sum(cost_nano_usd) AS BIGINT),
               quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95), quantile_cont(latency_ms, 0.99)
-            FROM requests WHERE tenant_id = $tenant AND at >= $from AND at < $to
+            FROM requests WHERE tenant_id = $tenant AND at_utc >= $from AND at_utc < $to
             GROUP BY ALL ORDER BY bucket, grp NULLS FIRST
             """;
         Add(command, "tenant", query.TenantId);
@@ -185,7 +185,7 @@ public sealed class DuckDbRequestLogStore : IRequestLogStore, IDisposable
     }
 
     public Task<long> DeleteOlderThanAsync(string tenantId, DateTime cutoff, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Delete("DELETE FROM requests WHERE tenant_id = $tenant AND at < $value", tenantId, cutoff));
+        Task.FromResult(Delete("DELETE FROM requests WHERE tenant_id = $tenant AND at_utc < $value", tenantId, cutoff));
 
     public Task<long> EraseUserAsync(string tenantId, string endUser, CancellationToken cancellationToken = default) =>
         Task.FromResult(Delete("DELETE FROM requests WHERE tenant_id = $tenant AND end_user = $value", tenantId, endUser));
