@@ -21,7 +21,7 @@ public sealed class AzureTableRequestLogStore(TableServiceClient service, string
     /// <summary>Well under the 4 MiB a transaction may carry.</summary>
     private const long MaxTransactionBytes = 3 * 1024 * 1024;
 
-    private static readonly string[] AggregateColumns = ["At", "Success", "InputTokens", "OutputTokens", "CostNanoUsd", "LatencyMs", "ServedRoute",
+    private static readonly string[] AggregateColumns = ["Id", "TenantId", "At", "Success", "InputTokens", "OutputTokens", "CostNanoUsd", "LatencyMs", "ServedRoute",
         "RequestedModel", "Deployment", "KeyId", "EndUser"];
 
     private readonly TableClient _table = service.GetTableClient(tableName);
