@@ -9,6 +9,12 @@ if (args.Length > 0 && args[0] == "ingest")
     return;
 }
 
+if (args.Length > 0 && args[0] == "reqlog")
+{
+    await RequestLogBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "audit")
 {
     await AuditAppendBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);

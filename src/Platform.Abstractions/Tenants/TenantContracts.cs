@@ -21,14 +21,43 @@ public sealed record TenantSettings(
     [property: Id(0)] string DisplayName,
     [property: Id(1)] bool AllowDirectModelAccess = true,
     [property: Id(2)] string? WebhookUrl = null,
-    [property: Id(3)] string? WebhookSecret = null)
+    [property: Id(3)] string? WebhookSecret = null,
+    [property: Id(4)] int? RequestLogRetentionDays = null,
+    [property: Id(5)] bool StoreRequestContent = false,
+    [property: Id(6)] int? RequestContentMaxBytes = null)
 {
+    /// <summary>Days the request log keeps the tenant's rows (<see cref="RequestLogPolicy.DefaultRetentionDays"/> unless set).</summary>
+    public int RetentionDays => RequestLogRetentionDays ?? RequestLogPolicy.DefaultRetentionDays;
+
+    /// <summary>Bytes of prompt and of completion text the request log keeps per request; 0 when content is not stored.</summary>
+    public int ContentLimitBytes => StoreRequestContent ? RequestContentMaxBytes ?? RequestLogPolicy.DefaultContentMaxBytes : 0;
+
     /// <summary>Never prints the webhook secret.</summary>
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
-        builder.Append($"DisplayName = {DisplayName}, AllowDirectModelAccess = {AllowDirectModelAccess}, WebhookUrl = {WebhookUrl}, WebhookSecret = ***");
+        builder.Append($"DisplayName = {DisplayName}, AllowDirectModelAccess = {AllowDirectModelAccess}, WebhookUrl = {WebhookUrl}, WebhookSecret = ***, ");
+        builder.Append($"RequestLogRetentionDays = {RetentionDays}, StoreRequestContent = {StoreRequestContent}, RequestContentMaxBytes = {RequestContentMaxBytes}");
         return true;
     }
+}
+
+/// <summary>Bounds of a tenant's request log policy.</summary>
+public static class RequestLogPolicy
+{
+    public const int DefaultRetentionDays = 30;
+    public const int MaxRetentionDays = 3650;
+    public const int DefaultContentMaxBytes = 8 * 1024;
+
+    /// <summary>32 KB: what one Azure Table string property holds (64 KiB of UTF-16), so both stores keep the same text.</summary>
+    public const int MaxContentMaxBytes = 32 * 1024;
+
+    /// <summary>The first reason the policy is out of bounds, naming the field, or null.</summary>
+    public static (string Message, string Field)? Check(TenantSettings settings) =>
+        settings.RequestLogRetentionDays is < 1 or > MaxRetentionDays
+            ? ($"requestLogRetentionDays must be between 1 and {MaxRetentionDays}.", "requestLogRetentionDays")
+            : settings.RequestContentMaxBytes is < 1 or > MaxContentMaxBytes
+                ? ($"requestContentMaxBytes must be between 1 and {MaxContentMaxBytes}.", "requestContentMaxBytes")
+                : null;
 }
 
 [GenerateSerializer]

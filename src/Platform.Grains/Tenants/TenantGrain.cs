@@ -291,10 +291,16 @@ public sealed partial class TenantGrain(
         }
 
         TextLimits.Require(settings.WebhookUrl, TextLimits.Url, "webhookUrl");
+        if (RequestLogPolicy.Check(settings) is { } invalid)
+        {
+            throw new PlatformException(ErrorKind.Invalid, invalid.Message, invalid.Field);
+        }
     }
 
     private static string Describe(TenantInfo t) =>
-        $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}; webhook={t.Settings.WebhookUrl ?? "none"}";
+        $"displayName={t.Settings.DisplayName}; allowDirectModelAccess={t.Settings.AllowDirectModelAccess}; disabled={t.Disabled}; webhook={t.Settings.WebhookUrl ?? "none"}; "
+        + $"requestLogRetentionDays={t.Settings.RetentionDays}; storeRequestContent={t.Settings.StoreRequestContent}; "
+        + $"requestContentMaxBytes={t.Settings.RequestContentMaxBytes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default"}";
 
     private static string Describe(ApiKeyInfo k) =>
         $"id={k.Id}; name={k.Name}; role={k.Role.ToName()}; expiresAt={k.ExpiresAt?.ToString("O") ?? "never"}; revoked={k.RevokedAt is not null}";

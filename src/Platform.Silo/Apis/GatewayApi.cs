@@ -67,63 +67,86 @@ public static class GatewayApi
     public const string ArmHeader = "x-platform-arm";
     public const string UserHeader = "x-platform-user";
 
+    /// <summary>
+    /// The chat endpoint: the pipeline's stages in order, the response written as JSON or server-sent events. Every request
+    /// that got past authentication leaves one request log row, whatever became of it (<see cref="RequestFacts"/>).
+    /// </summary>
     public static async Task ChatCompletions(HttpContext context, ChatPipeline pipeline)
     {
-        var started = Stopwatch.GetTimestamp();
+        var facts = new RequestFacts(Platform.RequestLog.RequestOperations.Chat);
+        var started = facts.Started;
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
-        var request = await ReadRequestAsync(context.Request, aborted);
-        var user = request.User ?? HeaderUser(context.Request.Headers[UserHeader].ToString());
-        var plan = await pipeline.ResolveAsync(caller, request, user);
-        if (plan.Deployment is { } deployment)
-        {
-            context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
-            context.Response.Headers[ArmHeader] = deployment.Arm;
-        }
-
-        ChatOutcome outcome;
         try
         {
-            plan = await pipeline.RenderAsync(caller, plan);
-            if (plan.PromptVersion is { } version)
+            var request = await ReadRequestAsync(context.Request, aborted);
+            (facts.Model, facts.Stream) = (request.Model, request.Stream);
+            var user = request.User ?? HeaderUser(context.Request.Headers[UserHeader].ToString());
+            facts.User = user;
+            var plan = await pipeline.ResolveAsync(caller, request, user);
+            facts.Plan = plan;
+            if (plan.Deployment is { } deployment)
             {
-                context.Response.Headers[PromptHeader] = version;
+                context.Response.Headers[DeploymentHeader] = deployment.Deployment.Name;
+                context.Response.Headers[ArmHeader] = deployment.Arm;
             }
 
-            var route = pipeline.SelectRoute(caller, plan);
-            var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user, aborted);
-            if (refusal is not null)
-            {
-                // Written here rather than thrown: the exception handler would clear the budget headers.
-                await WriteRefusalAsync(context, refusal);
-                return;
-            }
-
+            ChatOutcome outcome;
             try
             {
-                BudgetHeaders.Write(context.Response.Headers, admission!.Headroom);
-                var clientModel = plan.ClientModel.Length > 0 ? plan.ClientModel : plan.Request.Model;
-                var id = "chatcmpl-" + context.TraceIdentifier;
-                var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-                outcome = plan.Request.Stream
-                    ? await StreamAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, started, admission, aborted)
-                    : await CompleteAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, admission, aborted);
+                plan = await pipeline.RenderAsync(caller, plan);
+                facts.Plan = plan;
+                if (plan.PromptVersion is { } version)
+                {
+                    context.Response.Headers[PromptHeader] = version;
+                }
+
+                var route = pipeline.SelectRoute(caller, plan);
+                facts.Route = route.Name;
+                var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user, aborted);
+                if (refusal is not null)
+                {
+                    // Written here rather than thrown: the exception handler would clear the budget headers.
+                    (facts.Status, facts.ErrorCode) = await WriteRefusalAsync(context, refusal);
+                    return;
+                }
+
+                try
+                {
+                    BudgetHeaders.Write(context.Response.Headers, admission!.Headroom);
+                    var clientModel = plan.ClientModel.Length > 0 ? plan.ClientModel : plan.Request.Model;
+                    var id = "chatcmpl-" + context.TraceIdentifier;
+                    var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                    outcome = plan.Request.Stream
+                        ? await StreamAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, started, admission, aborted)
+                        : await CompleteAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, admission, aborted);
+                    facts.Outcome = outcome;
+                }
+                finally
+                {
+                    // Settled where the usage became known; anything else (a failed call, a client gone) releases the reservation.
+                    admission!.Release();
+                }
             }
-            finally
+            catch (Exception ex) when (plan.Deployment is not null && !aborted.IsCancellationRequested)
             {
-                // Settled where the usage became known; anything else (a failed call, a client gone) releases the reservation.
-                admission!.Release();
+                pipeline.Recorder.RecordFailure(caller, plan.Deployment, started, ex);
+                throw;
+            }
+
+            if (plan.Deployment is not null)
+            {
+                pipeline.Recorder.Record(caller, plan.Deployment, started, outcome);
             }
         }
-        catch (Exception ex) when (plan.Deployment is not null && !aborted.IsCancellationRequested)
+        catch (Exception ex)
         {
-            pipeline.Recorder.RecordFailure(caller, plan.Deployment, started, ex);
+            facts.Failed(ex, aborted.IsCancellationRequested);
             throw;
         }
-
-        if (plan.Deployment is not null)
+        finally
         {
-            pipeline.Recorder.Record(caller, plan.Deployment, started, outcome);
+            pipeline.Recorder.Log(context, caller, in facts);
         }
     }
 
@@ -139,7 +162,8 @@ public static class GatewayApi
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, clientModel, response.ResponseId ?? id, created, usage);
         await context.Response.BodyWriter.FlushAsync(aborted);
-        return new ChatOutcome(true, servedBy.Route.Name, usage, null, InferenceRecorder.Quality(response.AdditionalProperties));
+        return new ChatOutcome(
+            true, servedBy.Route.Name, usage, null, InferenceRecorder.Quality(response.AdditionalProperties), servedBy.Attempts, servedBy.Fallback, Completion: response);
     }
 
     /// <summary>
@@ -154,44 +178,62 @@ public static class GatewayApi
         _ => value,
     };
 
-    public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, BudgetAdmission budgets)
+    public static async Task Embeddings(HttpContext context, ModelCatalogProvider catalogs, ChatExecutor executor, BudgetAdmission budgets, InferenceRecorder recorder)
     {
+        var facts = new RequestFacts(Platform.RequestLog.RequestOperations.Embeddings);
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
-        var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
-        var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
-        var (admission, refusal) = await budgets.AdmitEmbeddingAsync(
-            caller, route, executor.Routes(route), user ?? HeaderUser(context.Request.Headers[UserHeader].ToString()), inputs, aborted);
-        if (refusal is not null)
-        {
-            await WriteRefusalAsync(context, refusal);
-            return;
-        }
-
         try
         {
-            BudgetHeaders.Write(context.Response.Headers, admission!.Headroom);
-            await EmbedAsync(context, executor, route, inputs, options, base64, model, admission, aborted);
+            var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
+            user ??= HeaderUser(context.Request.Headers[UserHeader].ToString());
+            (facts.Model, facts.User) = (model, user);
+            facts.Inputs = caller.ContentLimitBytes > 0 ? inputs : null;
+            var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
+            facts.Route = route.Name;
+            var (admission, refusal) = await budgets.AdmitEmbeddingAsync(caller, route, executor.Routes(route), user, inputs, aborted);
+            if (refusal is not null)
+            {
+                (facts.Status, facts.ErrorCode) = await WriteRefusalAsync(context, refusal);
+                return;
+            }
+
+            try
+            {
+                BudgetHeaders.Write(context.Response.Headers, admission!.Headroom);
+                facts.Outcome = await EmbedAsync(context, executor, route, inputs, options, base64, model, admission, aborted);
+            }
+            finally
+            {
+                admission!.Release();
+            }
+        }
+        catch (Exception ex)
+        {
+            facts.Failed(ex, aborted.IsCancellationRequested);
+            throw;
         }
         finally
         {
-            admission!.Release();
+            recorder.Log(context, caller, in facts);
         }
     }
 
-    private static async Task EmbedAsync(
+    private static async Task<ChatOutcome> EmbedAsync(
         HttpContext context, ChatExecutor executor, ResolvedRoute route, IReadOnlyList<string> inputs, EmbeddingGenerationOptions options, bool base64,
         string model, Admission admission, CancellationToken aborted)
     {
         var (embeddings, servedBy) = await executor.EmbedAsync(route, inputs, options, aborted);
         var inputTokens = embeddings.Usage?.InputTokenCount ?? inputs.Sum(i => (long)TokenCounter.Count(i));
         var cost = servedBy.Route.Price.Cost(inputTokens, 0, 0);
-        admission.Settle(new UsageCost(inputTokens, 0, 0, cost, embeddings.Usage?.InputTokenCount is null), servedBy.Route.Name);
+        var usage = new UsageCost(inputTokens, 0, 0, cost, embeddings.Usage?.InputTokenCount is null);
+        admission.Settle(usage, servedBy.Route.Name);
         SetRouteHeaders(context.Response, servedBy);
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(cost);
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteEmbeddings(context.Response.BodyWriter, embeddings, model, inputTokens, base64);
         await context.Response.BodyWriter.FlushAsync(aborted);
+        return new ChatOutcome(true, servedBy.Route.Name, usage, null, null, servedBy.Attempts, servedBy.Fallback);
     }
 
     private static Task<(string Model, IReadOnlyList<string> Inputs, EmbeddingGenerationOptions Options, bool Base64, string? User)> ReadEmbeddingRequestAsync(
@@ -290,7 +332,8 @@ public static class GatewayApi
                     admission.Settle(spent, stream.ServedBy.Route.Name);
                     WriteStreamError(body, 429, meter.Message(spent), ErrorCodes.BudgetExceeded);
                     await body.FlushAsync(aborted);
-                    return new ChatOutcome(false, stream.ServedBy.Route.Name, spent, ttft, quality);
+                    return new ChatOutcome(
+                        false, stream.ServedBy.Route.Name, spent, ttft, quality, stream.ServedBy.Attempts, stream.ServedBy.Fallback, 429, ErrorCodes.BudgetExceeded, text);
                 }
 
                 if (CompletionWriter.HasChunkPayload(update, first))
@@ -310,9 +353,11 @@ public static class GatewayApi
                     var failure = ChatExecutor.MidStreamFailure(ex, ex is OperationCanceledException);
                     var spent = UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString());
                     admission.Settle(spent, stream.ServedBy.Route.Name);
-                    WriteStreamError(body, failure.Kind == ErrorKind.GatewayTimeout ? 504 : 502, failure.Message, failure.Code!);
+                    var status = failure.Kind == ErrorKind.GatewayTimeout ? 504 : 502;
+                    WriteStreamError(body, status, failure.Message, failure.Code!);
                     await body.FlushAsync(aborted);
-                    return new ChatOutcome(false, stream.ServedBy.Route.Name, spent, ttft, quality);
+                    return new ChatOutcome(
+                        false, stream.ServedBy.Route.Name, spent, ttft, quality, stream.ServedBy.Attempts, stream.ServedBy.Fallback, status, failure.Code, text);
                 }
 
                 if (!more)
@@ -332,7 +377,7 @@ public static class GatewayApi
 
             body.Write("data: [DONE]\n\n"u8);
             await body.FlushAsync(aborted);
-            return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
+            return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality, stream.ServedBy.Attempts, stream.ServedBy.Fallback, Completion: text);
         }
         finally
         {
@@ -344,7 +389,7 @@ public static class GatewayApi
         }
     }
 
-    private static Task WriteRefusalAsync(HttpContext context, BudgetRefusal refusal)
+    private static async Task<(int Status, string Code)> WriteRefusalAsync(HttpContext context, BudgetRefusal refusal)
     {
         var (status, message, code, field) = Http.PlatformExceptionHandler.Classify(refusal.Error);
         BudgetHeaders.Write(context.Response.Headers, refusal.Headroom);
@@ -353,7 +398,8 @@ public static class GatewayApi
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return Http.ErrorResponses.WriteAsync(context, status, message, code, field);
+        await Http.ErrorResponses.WriteAsync(context, status, message, code, field);
+        return (status, code);
     }
 
     private static void WriteStreamError(IBufferWriter<byte> body, int status, string message, string code)

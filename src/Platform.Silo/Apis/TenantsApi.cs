@@ -107,7 +107,15 @@ public static class TenantsApi
             request.DisplayName ?? current.Settings.DisplayName,
             request.AllowDirectModelAccess ?? current.Settings.AllowDirectModelAccess,
             request.WebhookUrl is null ? current.Settings.WebhookUrl : NullIfEmpty(request.WebhookUrl),
-            request.WebhookSecret ?? current.Settings.WebhookSecret);
+            request.WebhookSecret ?? current.Settings.WebhookSecret,
+            request.RequestLogRetentionDays ?? current.Settings.RequestLogRetentionDays,
+            request.StoreRequestContent ?? current.Settings.StoreRequestContent,
+            request.RequestContentMaxBytes ?? current.Settings.RequestContentMaxBytes);
+        if (RequestLogPolicy.Check(settings) is { } invalid)
+        {
+            throw new PlatformException(ErrorKind.Invalid, invalid.Message, invalid.Field);
+        }
+
         if (settings.WebhookUrl is not null && settings.WebhookSecret is null)
         {
             throw new PlatformException(ErrorKind.Invalid, "A webhook needs a webhookSecret to sign its deliveries.", "webhookSecret");
@@ -223,13 +231,42 @@ public sealed record UpdateTenantRequest
 
     /// <summary>HMAC-SHA256 key of the X-Platform-Signature header; write-only.</summary>
     public string? WebhookSecret { get; init; }
+
+    /// <summary>Days the request log keeps the tenant's requests, 1-3650 (default 30).</summary>
+    public int? RequestLogRetentionDays { get; init; }
+
+    /// <summary>Whether the request log keeps prompt and completion text (default false).</summary>
+    public bool? StoreRequestContent { get; init; }
+
+    /// <summary>Bytes of prompt and of completion text kept per request when content is stored, 1-32768 (default 8192).</summary>
+    public int? RequestContentMaxBytes { get; init; }
 }
 
 public sealed record TenantResponse(
-    string Id, string DisplayName, bool AllowDirectModelAccess, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? WebhookUrl, bool WebhookSecretSet)
+    string Id,
+    string DisplayName,
+    bool AllowDirectModelAccess,
+    bool Disabled,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    string? WebhookUrl,
+    bool WebhookSecretSet,
+    int RequestLogRetentionDays,
+    bool StoreRequestContent,
+    int RequestContentMaxBytes)
 {
-    public static TenantResponse From(TenantInfo t) =>
-        new(t.Id, t.Settings.DisplayName, t.Settings.AllowDirectModelAccess, t.Disabled, t.CreatedAt, t.UpdatedAt, t.Settings.WebhookUrl, t.Settings.WebhookSecret is not null);
+    public static TenantResponse From(TenantInfo t) => new(
+        t.Id,
+        t.Settings.DisplayName,
+        t.Settings.AllowDirectModelAccess,
+        t.Disabled,
+        t.CreatedAt,
+        t.UpdatedAt,
+        t.Settings.WebhookUrl,
+        t.Settings.WebhookSecret is not null,
+        t.Settings.RetentionDays,
+        t.Settings.StoreRequestContent,
+        t.Settings.RequestContentMaxBytes ?? RequestLogPolicy.DefaultContentMaxBytes);
 }
 
 public sealed record CreateKeyRequest

@@ -2,8 +2,8 @@ using Platform.Tenants;
 
 namespace Platform.Silo.Auth;
 
-/// <summary>An authenticated caller.</summary>
-public sealed record Caller(string KeyId, string TenantId, Role Role, bool AllowDirectModelAccess = true);
+/// <summary>An authenticated caller; <paramref name="ContentLimitBytes"/> is the tenant's request log content cap (0: no content).</summary>
+public sealed record Caller(string KeyId, string TenantId, Role Role, bool AllowDirectModelAccess = true, int ContentLimitBytes = 0);
 
 /// <summary>
 /// Resolves a presented secret to its key and tenant. A malformed secret is refused before it is hashed;
@@ -49,7 +49,7 @@ public sealed class ApiKeyAuthenticator
 
         var tenant = await _tenants.GetAsync(key.TenantId, id => _grains.GetGrain<ITenantGrain>(id).GetAsync()).ConfigureAwait(false);
         return tenant is { Disabled: false }
-            ? new Caller(key.Id, key.TenantId, key.Role, tenant.Settings.AllowDirectModelAccess)
+            ? new Caller(key.Id, key.TenantId, key.Role, tenant.Settings.AllowDirectModelAccess, tenant.Settings.ContentLimitBytes)
             : null;
     }
 

@@ -19,6 +19,14 @@ public static class GatewayServices
         services.AddSingleton<BudgetIndexCache>();
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<ChatPipeline>();
+        if (options.RequestLog.Enabled)
+        {
+            // After UseOrleans and before the web server (registered at Build): stopped after the last request, so it drains them all.
+            services.AddSingleton<RequestLog.RequestLogWriter>();
+            services.AddHostedService(sp => sp.GetRequiredService<RequestLog.RequestLogWriter>());
+        }
+
+        services.AddHostedService<RequestLog.RequestLogRetentionSchedule>();
         return services;
     }
 }

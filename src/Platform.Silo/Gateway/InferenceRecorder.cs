@@ -6,16 +6,41 @@ using Platform.Silo.Auth;
 
 namespace Platform.Silo.Gateway;
 
-/// <summary>What one chat request came to, for the record stage.</summary>
-public readonly record struct ChatOutcome(bool Success, string Route, UsageCost Usage, double? TimeToFirstTokenMs, double? Quality);
+/// <summary>
+/// What one chat request came to, for the record stage. <paramref name="Status"/> and <paramref name="ErrorCode"/> are set
+/// when a stream that had started ended with an error event; <paramref name="Completion"/> is the response or the streamed
+/// text, read only when the tenant's request log keeps content.
+/// </summary>
+public readonly record struct ChatOutcome(
+    bool Success,
+    string Route,
+    UsageCost Usage,
+    double? TimeToFirstTokenMs,
+    double? Quality,
+    int Attempts = 0,
+    bool Fallback = false,
+    int Status = 0,
+    string? ErrorCode = null,
+    object? Completion = null);
 
 /// <summary>
 /// The record stage: one inference event per request a deployment served, published on the deployment's stream off
 /// the response path (fire and forget: the client has its answer; a lost event only thins the monitor's sample).
 /// Only the release's own failures are recorded against it (<see cref="ReleaseFaults"/>).
+/// Every request, deployment or not, also gets one request log row, handed to this silo's writer
+/// (<see cref="Log"/>: one object and a channel write; nothing when the request log is off).
 /// </summary>
-public sealed partial class InferenceRecorder(IClusterClient client, ILogger<InferenceRecorder> logger)
+public sealed partial class InferenceRecorder(IClusterClient client, ILogger<InferenceRecorder> logger, RequestLog.RequestLogWriter? requestLog = null)
 {
+    /// <summary>Hands the request's row to the silo's request log writer.</summary>
+    public void Log(HttpContext context, Caller caller, in RequestFacts facts)
+    {
+        if (requestLog is not null)
+        {
+            requestLog.TryEnqueue(facts.ToRecord(context.TraceIdentifier, caller));
+        }
+    }
+
     public void Record(Caller caller, DeploymentRoute deployment, long started, ChatOutcome outcome) =>
         Publish(Event(caller, deployment, outcome.Route, started, outcome.Success ? 200 : 502, outcome.TimeToFirstTokenMs, outcome.Quality, outcome.Usage));
 

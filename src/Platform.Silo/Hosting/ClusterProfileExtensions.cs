@@ -120,6 +120,9 @@ public static class ClusterProfileExtensions
         silo.ConfigureListening(IPAddress.Loopback, options.Cluster);
         silo.AddPlatformSqliteStorage(options.DataDirectory);
         silo.AddPlatformMemoryStreams();
+
+        // One DuckDB file per data directory (and so per process: DuckDB lets one process write a file).
+        silo.Services.AddSingleton<Platform.RequestLog.IRequestLogStore>(_ => new RequestLog.DuckDbRequestLogStore(options.DataDirectory));
     }
 
     /// <summary>
@@ -210,6 +213,7 @@ public static class ClusterProfileExtensions
 
         silo.Services.AddSingleton(tables);
         silo.Services.AddSingleton<IStorageProbe, AzureTableStorageProbe>();
+        silo.Services.AddSingleton<Platform.RequestLog.IRequestLogStore>(_ => new RequestLog.AzureTableRequestLogStore(tables));
         if (options.UsesKubernetes)
         {
             silo.UseKubernetesHosting();

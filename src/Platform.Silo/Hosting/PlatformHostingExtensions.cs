@@ -69,6 +69,7 @@ public static class PlatformHostingExtensions
         app.MapPromptsApi().ProducesPlatformProblems();
         app.MapDeploymentsApi().ProducesPlatformProblems();
         app.MapBudgetsApi().ProducesPlatformProblems();
+        app.MapRequestsApi().ProducesPlatformProblems();
         app.MapGatewayApi().ProducesOpenAiErrors();
         return app;
     }

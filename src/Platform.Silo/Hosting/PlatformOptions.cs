@@ -34,6 +34,8 @@ public sealed class PlatformOptions
 
     public BudgetOptions Budgets { get; set; } = new();
 
+    public RequestLogOptions RequestLog { get; set; } = new();
+
     /// <summary><c>Platform:Models</c>: the model catalog (routes clients name in <c>model</c>).</summary>
     public List<Platform.Gateway.ModelRoute> Models { get; set; } = [];
 
@@ -69,6 +71,31 @@ public sealed class BudgetOptions
     /// scope's grain. Default true.
     /// </summary>
     public bool Leases { get; set; } = true;
+}
+
+/// <summary><c>Platform:RequestLog</c>: the per-request log each silo writes in batches (DuckDB embedded, Azure Table on azure).</summary>
+public sealed class RequestLogOptions
+{
+    /// <summary><c>Platform:RequestLog:Enabled</c>: record every <c>/v1</c> request in the request log. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// <c>Platform:RequestLog:QueueCapacity</c>: rows a silo holds in memory while its writer catches up; past it rows are
+    /// dropped and counted (<c>platform.requestlog.rows_dropped</c>). Default 50000; 1 to 10000000.
+    /// </summary>
+    public int QueueCapacity { get; set; } = 50_000;
+
+    /// <summary><c>Platform:RequestLog:BatchSize</c>: most rows written in one batch (one transaction). Default 2000; 1 to 100000.</summary>
+    public int BatchSize { get; set; } = 2_000;
+
+    /// <summary><c>Platform:RequestLog:FlushMilliseconds</c>: longest a row waits for its batch to fill. Default 150; 1 to 60000.</summary>
+    public int FlushMilliseconds { get; set; } = 150;
+
+    /// <summary>
+    /// <c>Platform:RequestLog:RetentionIntervalMinutes</c>: how often each tenant's rows older than its retention are deleted
+    /// (a reminder). Default 1440 (daily); 1 to 10080.
+    /// </summary>
+    public int RetentionIntervalMinutes { get; set; } = 1440;
 }
 
 public static class PlatformProfiles

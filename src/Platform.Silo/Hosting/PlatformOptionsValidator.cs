@@ -83,6 +83,7 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
             failures.Add("Platform:Budgets:DefaultMaxOutputTokens must be between 1 and 1000000.");
         }
 
+        ValidateRequestLog(failures, options.RequestLog);
         if (options.UsesAzure)
         {
             ValidateAzure(failures, options.Azure);
@@ -106,6 +107,22 @@ public sealed class PlatformOptionsValidator : IValidateOptions<PlatformOptions>
         {
             failures.Add($"{setting} (environment {environment}) must be {ApiKeySecret.FormatDescription} (was {key.Length} characters).");
         }
+    }
+
+    private static void ValidateRequestLog(List<string> failures, RequestLogOptions log)
+    {
+        void Range(string setting, int value, int min, int max)
+        {
+            if (value < min || value > max)
+            {
+                failures.Add($"Platform:RequestLog:{setting} must be between {min} and {max} (was {value}).");
+            }
+        }
+
+        Range("QueueCapacity", log.QueueCapacity, 1, 10_000_000);
+        Range("BatchSize", log.BatchSize, 1, 100_000);
+        Range("FlushMilliseconds", log.FlushMilliseconds, 1, 60_000);
+        Range("RetentionIntervalMinutes", log.RetentionIntervalMinutes, 1, 10_080);
     }
 
     private static void ValidatePort(List<string> failures, string setting, int port)

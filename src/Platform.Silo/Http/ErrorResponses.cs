@@ -120,6 +120,9 @@ internal sealed class PlatformErrorWriter : IProblemDetailsWriter
         var http = context.HttpContext;
         var problem = context.ProblemDetails;
         ErrorResponses.Complete(http, problem);
+
+        // The exception handler clears the response's headers: every error still says which request it answers.
+        http.Response.Headers[RequestPipeline.RequestIdHeader] = http.TraceIdentifier;
         if (ErrorResponses.IsOpenAiPath(http))
         {
             var code = problem.Extensions[ErrorResponses.CodeExtension] as string ?? "error";
