@@ -9,6 +9,7 @@ using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
 using Platform.Silo.Http;
+using Platform.Silo.Observability;
 
 namespace Platform.Silo.Apis;
 
@@ -28,11 +29,11 @@ public static class GatewayApi
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization();
         v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).").Produces<OpenAiModelList>();
         v1.MapGet("/models/{model}", GetModel).WithSummary("One model this key may use (OpenAI shape).").Produces<OpenAiModel>();
-        v1.MapPost("/chat/completions", ChatCompletions)
+        v1.MapPost("/chat/completions", ChatCompletions).WithRequestTelemetry(app, GenAiAttributes.Chat)
             .WithSummary("OpenAI chat completions, streaming (server-sent events of chat.completion.chunk objects) or not.")
             .Accepts<ChatCompletionRequest>("application/json")
             .Produces<OpenAiChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream");
-        v1.MapPost("/embeddings", Embeddings)
+        v1.MapPost("/embeddings", Embeddings).WithRequestTelemetry(app, GenAiAttributes.Embeddings)
             .WithSummary("OpenAI embeddings, passed through to an embedding route.")
             .Accepts<EmbeddingRequest>("application/json")
             .Produces<OpenAiEmbeddingList>();
@@ -73,6 +74,8 @@ public static class GatewayApi
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var request = await ReadRequestAsync(context.Request, aborted);
+        var telemetry = RequestTelemetry.Of(context);
+        telemetry?.Requested(request);
         var user = request.User ?? HeaderUser(context.Request.Headers[UserHeader].ToString());
         var plan = await pipeline.ResolveAsync(caller, request, user);
         if (plan.Deployment is { } deployment)
@@ -91,6 +94,8 @@ public static class GatewayApi
             }
 
             var route = pipeline.SelectRoute(caller, plan);
+            telemetry?.Planned(plan);
+            telemetry?.Routed(route);
             var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user, aborted);
             if (refusal is not null)
             {
@@ -121,6 +126,7 @@ public static class GatewayApi
             throw;
         }
 
+        telemetry?.Completed(outcome.Usage, outcome.Success);
         if (plan.Deployment is not null)
         {
             pipeline.Recorder.Record(caller, plan.Deployment, started, outcome);
@@ -138,6 +144,7 @@ public static class GatewayApi
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(usage.CostUsd);
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, clientModel, response.ResponseId ?? id, created, usage);
+        RequestTelemetry.Of(context)?.Output(response.Text);
         await context.Response.BodyWriter.FlushAsync(aborted);
         return new ChatOutcome(true, servedBy.Route.Name, usage, null, InferenceRecorder.Quality(response.AdditionalProperties));
     }
@@ -159,7 +166,10 @@ public static class GatewayApi
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
         var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
+        var telemetry = RequestTelemetry.Of(context);
+        telemetry?.Requested(model, base64);
         var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
+        telemetry?.Routed(route);
         var (admission, refusal) = await budgets.AdmitEmbeddingAsync(
             caller, route, executor.Routes(route), user ?? HeaderUser(context.Request.Headers[UserHeader].ToString()), inputs, aborted);
         if (refusal is not null)
@@ -186,7 +196,9 @@ public static class GatewayApi
         var (embeddings, servedBy) = await executor.EmbedAsync(route, inputs, options, aborted);
         var inputTokens = embeddings.Usage?.InputTokenCount ?? inputs.Sum(i => (long)TokenCounter.Count(i));
         var cost = servedBy.Route.Price.Cost(inputTokens, 0, 0);
-        admission.Settle(new UsageCost(inputTokens, 0, 0, cost, embeddings.Usage?.InputTokenCount is null), servedBy.Route.Name);
+        var usage = new UsageCost(inputTokens, 0, 0, cost, embeddings.Usage?.InputTokenCount is null);
+        admission.Settle(usage, servedBy.Route.Name);
+        RequestTelemetry.Of(context)?.Completed(usage, success: true);
         SetRouteHeaders(context.Response, servedBy);
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(cost);
         context.Response.ContentType = "application/json";
@@ -330,6 +342,7 @@ public static class GatewayApi
 
             body.Write("data: [DONE]\n\n"u8);
             await body.FlushAsync(aborted);
+            RequestTelemetry.Of(context)?.Output(text);
             return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality);
         }
         finally
@@ -344,6 +357,7 @@ public static class GatewayApi
 
     private static Task WriteRefusalAsync(HttpContext context, BudgetRefusal refusal)
     {
+        RequestTelemetry.Of(context)?.Refused();
         var (status, message, code, field) = Http.PlatformExceptionHandler.Classify(refusal.Error);
         BudgetHeaders.Write(context.Response.Headers, refusal.Headroom);
         if (refusal.Error.RetryAfterSeconds is { } seconds)
@@ -395,6 +409,7 @@ public static class GatewayApi
 
     private static void SetRouteHeaders(HttpResponse response, ServedBy servedBy)
     {
+        RequestTelemetry.Of(response.HttpContext)?.Served(servedBy);
         response.Headers[RouteHeader] = servedBy.Route.Name;
         response.Headers[FallbackHeader] = servedBy.Fallback ? "true" : "false";
         response.Headers[AttemptsHeader] = servedBy.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
