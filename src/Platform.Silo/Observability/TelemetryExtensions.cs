@@ -12,8 +12,17 @@ namespace Platform.Silo.Observability;
 /// for traces is configured, metrics only when one for metrics is, or Prometheus is on; with neither, OpenTelemetry is not
 /// registered at all, no listener exists, and the gateway's spans and instruments cost a null check.
 /// </summary>
-public sealed record TelemetrySignals(bool Otlp, bool Traces, bool Metrics, bool Prometheus, bool OrleansTracing)
+/// <param name="OtlpAll">OTEL_EXPORTER_OTLP_ENDPOINT is set: every signal goes over OTLP (per-signal variables may override).</param>
+/// <param name="OtlpTraces">Traces go over OTLP (the base endpoint or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).</param>
+/// <param name="OtlpMetrics">Metrics go over OTLP (the base endpoint or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT).</param>
+/// <param name="Prometheus"><c>Platform:Telemetry:Prometheus</c>: <c>/metrics</c> is served.</param>
+/// <param name="OrleansTracing">Grain calls are traced (tracing on and <c>Platform:Telemetry:OrleansTracing</c>).</param>
+public sealed record TelemetrySignals(bool OtlpAll, bool OtlpTraces, bool OtlpMetrics, bool Prometheus, bool OrleansTracing)
 {
+    public bool Traces => OtlpTraces;
+
+    public bool Metrics => OtlpMetrics || Prometheus;
+
     public bool Any => Traces || Metrics;
 
     public static TelemetrySignals From(IConfiguration configuration)
@@ -22,9 +31,8 @@ public sealed record TelemetrySignals(bool Otlp, bool Traces, bool Metrics, bool
         var all = Set(configuration, "OTEL_EXPORTER_OTLP_ENDPOINT");
         var traces = all || Set(configuration, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         var metrics = all || Set(configuration, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-        var logs = all || Set(configuration, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
         var options = configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        return new TelemetrySignals(traces || metrics || logs, traces, metrics || options.Prometheus, options.Prometheus, traces && options.OrleansTracing);
+        return new TelemetrySignals(all, traces, metrics, options.Prometheus, traces && options.OrleansTracing);
     }
 }
 
@@ -58,14 +66,22 @@ public static class TelemetryExtensions
             otel.ConfigureResource(r => r.AddService(DefaultServiceName, serviceInstanceId: Environment.MachineName + "/" + Environment.ProcessId));
         }
 
+        var configuration = builder.Configuration;
         if (signals.Traces)
         {
-            otel.WithTracing(tracing => tracing
-                .AddSource(GatewayTelemetry.SourceName)
-                .AddSource("Microsoft.Orleans.*")
-                .AddAspNetCoreInstrumentation(o => o.Filter = context =>
-                    !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/health"))
-                .AddHttpClientInstrumentation());
+            otel.WithTracing(tracing =>
+            {
+                tracing
+                    .AddSource(GatewayTelemetry.SourceName)
+                    .AddSource("Microsoft.Orleans.*")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = context =>
+                        !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/health"))
+                    .AddHttpClientInstrumentation();
+                if (!signals.OtlpAll)
+                {
+                    tracing.AddOtlpExporter(o => ConfigureSignal(o, configuration, "TRACES"));
+                }
+            });
         }
 
         if (signals.Metrics)
@@ -77,16 +93,39 @@ public static class TelemetryExtensions
                 {
                     metrics.AddPrometheusExporter();
                 }
+
+                if (signals.OtlpMetrics && !signals.OtlpAll)
+                {
+                    metrics.AddOtlpExporter(o => ConfigureSignal(o, configuration, "METRICS"));
+                }
             });
         }
 
-        if (signals.Otlp)
+        if (signals.OtlpAll)
         {
-            // Without an endpoint UseOtlpExporter would export to localhost:4317: it is called only when one is configured.
+            // All signals (logs included), each configured by the OTEL_EXPORTER_OTLP_* variables. Without an endpoint it would
+            // export to localhost:4317, so it is called only when one is configured.
             otel.UseOtlpExporter();
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// One signal's exporter when only its own <c>OTEL_EXPORTER_OTLP_{SIGNAL}_*</c> variables are set (say, traces to Langfuse and
+    /// nothing else): endpoint used as given, protocol and headers from the signal's variable or else the general one.
+    /// </summary>
+    private static void ConfigureSignal(OpenTelemetry.Exporter.OtlpExporterOptions options, ConfigurationManager configuration, string signal)
+    {
+        string? Read(string name) => configuration[$"OTEL_EXPORTER_OTLP_{signal}_{name}"] is { Length: > 0 } value ? value : configuration[$"OTEL_EXPORTER_OTLP_{name}"];
+        options.Endpoint = new Uri(configuration[$"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"]!);
+        options.Protocol = Read("PROTOCOL") is "grpc" or null or ""
+            ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc
+            : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+        if (Read("HEADERS") is { Length: > 0 } headers)
+        {
+            options.Headers = headers;
+        }
     }
 
     /// <summary>Grain calls as spans, carrying the trace through the cluster; only when tracing is on (it costs on every grain call).</summary>
