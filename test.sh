@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what the tests need (Azurite from npm),
+# The whole test suite on a fresh machine: installs what the tests need (Azurite from npm, Prometheus from apt),
 # builds, runs every test project, and prints one summary line. The tests start Azurite and
 # the silo processes they need themselves, on free loopback ports.
 set -euo pipefail
@@ -12,6 +12,14 @@ for dir in deploy/azurite tests/Platform.IntegrationTests/node; do
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi
 done
+
+# Debian's Prometheus server (2.42): the telemetry tests start one that scrapes a silo's /metrics.
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "Installing prometheus..."
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Platform.sln -c Release --nologo -clp:ErrorsOnly

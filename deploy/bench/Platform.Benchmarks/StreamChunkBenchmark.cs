@@ -18,6 +18,10 @@ namespace Platform.Benchmarks;
 public class StreamChunkBenchmark
 {
     private byte[] _body = [];
+
+    /// <summary>The recorded SSE body (after <see cref="Setup"/>), shared with <see cref="TelemetryBenchmark"/>.</summary>
+    public byte[] Body => _body;
+
     private readonly ArrayBufferWriter<byte> _output = new(16 * 1024);
 
     [GlobalSetup]

@@ -151,7 +151,9 @@ public sealed class DeploymentGrain(
             StepStartedAt = null,
             Epoch = current.Epoch + 1,
         };
-        return await CommitAsync(next, "canary.rollback", actor, reason, current.CanaryWeight, 0, evidence);
+        var snapshot = await CommitAsync(next, "canary.rollback", actor, reason, current.CanaryWeight, 0, evidence);
+        RolloutMetrics.RolledBack(current.TenantId, automatic: actor.KeyId == "monitor");
+        return snapshot;
     }
 
     private async Task<DeploymentSnapshot> CommitAsync(DeploymentSnapshot next, string action, Actor actor, string reason, int? from, int? to, string? evidence)

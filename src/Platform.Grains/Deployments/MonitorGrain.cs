@@ -102,6 +102,11 @@ public sealed partial class MonitorGrain(
         var atStep = time.GetUtcNow() - (snapshot.StepStartedAt ?? time.GetUtcNow());
         var verdict = RolloutEvaluator.Evaluate(state.State.Stable, state.State.Canary, snapshot.Policy, snapshot.CanaryWeight, atStep);
         state.State.LastVerdict = verdict.Reason;
+        if (verdict.Action != RolloutAction.None)
+        {
+            RolloutMetrics.Decided(snapshot.TenantId, verdict.Action);
+        }
+
         try
         {
             switch (verdict.Action)

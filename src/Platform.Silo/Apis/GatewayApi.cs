@@ -9,6 +9,7 @@ using Platform.Providers.Tokens;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
 using Platform.Silo.Http;
+using Platform.Silo.Observability;
 
 namespace Platform.Silo.Apis;
 
@@ -28,11 +29,11 @@ public static class GatewayApi
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization();
         v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).").Produces<OpenAiModelList>();
         v1.MapGet("/models/{model}", GetModel).WithSummary("One model this key may use (OpenAI shape).").Produces<OpenAiModel>();
-        v1.MapPost("/chat/completions", ChatCompletions)
+        v1.MapPost("/chat/completions", ChatCompletions).WithRequestTelemetry(app, GenAiAttributes.Chat)
             .WithSummary("OpenAI chat completions, streaming (server-sent events of chat.completion.chunk objects) or not.")
             .Accepts<ChatCompletionRequest>("application/json")
             .Produces<OpenAiChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream");
-        v1.MapPost("/embeddings", Embeddings)
+        v1.MapPost("/embeddings", Embeddings).WithRequestTelemetry(app, GenAiAttributes.Embeddings)
             .WithSummary("OpenAI embeddings, passed through to an embedding route.")
             .Accepts<EmbeddingRequest>("application/json")
             .Produces<OpenAiEmbeddingList>();
@@ -77,9 +78,11 @@ public static class GatewayApi
         var started = facts.Started;
         var caller = context.GetCaller();
         var aborted = context.RequestAborted;
+        var telemetry = RequestTelemetry.Of(context);
         try
         {
             var request = await ReadRequestAsync(context.Request, aborted);
+            telemetry?.Requested(request);
             (facts.Model, facts.Stream) = (request.Model, request.Stream);
             var user = request.User ?? HeaderUser(context.Request.Headers[UserHeader].ToString());
             facts.User = user;
@@ -103,6 +106,8 @@ public static class GatewayApi
 
                 var route = pipeline.SelectRoute(caller, plan);
                 facts.Route = route.Name;
+                telemetry?.Planned(plan);
+                telemetry?.Routed(route);
                 var (admission, refusal) = await pipeline.AdmitAsync(caller, plan, route, user, aborted);
                 if (refusal is not null)
                 {
@@ -121,6 +126,7 @@ public static class GatewayApi
                         ? await StreamAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, started, admission, aborted)
                         : await CompleteAsync(context, pipeline.Executor, route, plan.Request, clientModel, id, created, admission, aborted);
                     facts.Outcome = outcome;
+                    telemetry?.Completed(outcome.Usage, outcome.Success);
                 }
                 finally
                 {
@@ -161,6 +167,7 @@ public static class GatewayApi
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(usage.CostUsd);
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteCompletion(context.Response.BodyWriter, response, clientModel, response.ResponseId ?? id, created, usage);
+        RequestTelemetry.Of(context)?.Output(response.Text);
         await context.Response.BodyWriter.FlushAsync(aborted);
         return new ChatOutcome(
             true, servedBy.Route.Name, usage, null, InferenceRecorder.Quality(response.AdditionalProperties), servedBy.Attempts, servedBy.Fallback, Completion: response);
@@ -186,11 +193,14 @@ public static class GatewayApi
         try
         {
             var (model, inputs, options, base64, user) = await ReadEmbeddingRequestAsync(context.Request, aborted);
+            var telemetry = RequestTelemetry.Of(context);
+            telemetry?.Requested(model, base64);
             user ??= HeaderUser(context.Request.Headers[UserHeader].ToString());
             (facts.Model, facts.User) = (model, user);
             facts.Inputs = caller.ContentLimitBytes > 0 ? inputs : null;
             var route = ModelAccess.Find(caller, catalogs, model, ModelModes.Embedding);
             facts.Route = route.Name;
+            telemetry?.Routed(route);
             var (admission, refusal) = await budgets.AdmitEmbeddingAsync(caller, route, executor.Routes(route), user, inputs, aborted);
             if (refusal is not null)
             {
@@ -232,6 +242,7 @@ public static class GatewayApi
         context.Response.Headers[CostHeader] = CompletionWriter.FormatCost(cost);
         context.Response.ContentType = "application/json";
         CompletionWriter.WriteEmbeddings(context.Response.BodyWriter, embeddings, model, inputTokens, base64);
+        RequestTelemetry.Of(context)?.Completed(usage, success: true);
         await context.Response.BodyWriter.FlushAsync(aborted);
         return new ChatOutcome(true, servedBy.Route.Name, usage, null, null, servedBy.Attempts, servedBy.Fallback);
     }
@@ -377,6 +388,7 @@ public static class GatewayApi
 
             body.Write("data: [DONE]\n\n"u8);
             await body.FlushAsync(aborted);
+            RequestTelemetry.Of(context)?.Output(text);
             return new ChatOutcome(true, stream.ServedBy.Route.Name, cost, ttft, quality, stream.ServedBy.Attempts, stream.ServedBy.Fallback, Completion: text);
         }
         finally
@@ -391,6 +403,7 @@ public static class GatewayApi
 
     private static async Task<(int Status, string Code)> WriteRefusalAsync(HttpContext context, BudgetRefusal refusal)
     {
+        RequestTelemetry.Of(context)?.Refused();
         var (status, message, code, field) = Http.PlatformExceptionHandler.Classify(refusal.Error);
         BudgetHeaders.Write(context.Response.Headers, refusal.Headroom);
         if (refusal.Error.RetryAfterSeconds is { } seconds)
@@ -443,6 +456,7 @@ public static class GatewayApi
 
     private static void SetRouteHeaders(HttpResponse response, ServedBy servedBy)
     {
+        RequestTelemetry.Of(response.HttpContext)?.Served(servedBy);
         response.Headers[RouteHeader] = servedBy.Route.Name;
         response.Headers[FallbackHeader] = servedBy.Fallback ? "true" : "false";
         response.Headers[AttemptsHeader] = servedBy.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -5,6 +5,7 @@ using Platform.Providers.Catalog;
 using Platform.Providers.OpenAi;
 using Platform.Providers.Simulated;
 using Platform.Providers.Tokens;
+using Platform.Silo.Observability;
 
 namespace Platform.Silo.Gateway;
 
@@ -38,12 +39,16 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 attempts++;
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(route.Timeout);
+                using var span = GatewayTelemetry.StartAttempt(route, prompt is null ? GenAiAttributes.Embeddings : GenAiAttributes.Chat, attempts, fallback);
                 try
                 {
-                    return (await call(route, timeout.Token).ConfigureAwait(false), new ServedBy(route, attempts, fallback));
+                    var response = await call(route, timeout.Token).ConfigureAwait(false);
+                    Succeeded(span, response);
+                    return (response, new ServedBy(route, attempts, fallback));
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
+                    GatewayTelemetry.AttemptFailed(span, ex, Describe(ex, timeout));
                     last = AttemptFailed(primary, route, attempts, ex, timeout);
                 }
 
@@ -70,27 +75,32 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
                 attempts++;
                 var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(route.Timeout);
+                var span = GatewayTelemetry.StartAttempt(route, GenAiAttributes.Chat, attempts, fallback);
                 var updates = route.Chat!.GetStreamingResponseAsync(request.Messages, request.Options, timeout.Token).GetAsyncEnumerator(timeout.Token);
                 var opened = false;
                 try
                 {
                     if (await updates.MoveNextAsync().ConfigureAwait(false))
                     {
-                        var open = new OpenStream(updates, new ServedBy(route, attempts, fallback), timeout, time);
+                        GatewayTelemetry.AttemptSucceeded(span, updates.Current.ResponseId, updates.Current.ModelId, null, null);
+                        var open = new OpenStream(updates, new ServedBy(route, attempts, fallback), timeout, time, span);
                         opened = true;
                         return open;
                     }
 
                     last = new InvalidDataException("The provider ended the stream without any update.");
+                    GatewayTelemetry.AttemptFailed(span, last, "empty stream");
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
+                    GatewayTelemetry.AttemptFailed(span, ex, Describe(ex, timeout));
                     last = AttemptFailed(primary, route, attempts, ex, timeout);
                 }
                 finally
                 {
                     if (!opened)
                     {
+                        span?.Dispose();
                         await updates.DisposeAsync().ConfigureAwait(false);
                         timeout.Dispose();
                     }
@@ -106,6 +116,19 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         }
 
         throw Failure(primary, last);
+    }
+
+    /// <summary>What a successful attempt answered, on its span.</summary>
+    private static void Succeeded<T>(System.Diagnostics.Activity? span, T response)
+    {
+        if (span is not null && response is ChatResponse chat)
+        {
+            GatewayTelemetry.AttemptSucceeded(span, chat.ResponseId, chat.ModelId, chat.Usage, chat.FinishReason);
+        }
+        else if (span is not null && response is GeneratedEmbeddings<Embedding<float>> embeddings)
+        {
+            GatewayTelemetry.AttemptSucceeded(span, null, embeddings.FirstOrDefault()?.ModelId, embeddings.Usage, null);
+        }
     }
 
     /// <summary>The OpenAI-shaped error for a failure after the stream started (timeouts included).</summary>

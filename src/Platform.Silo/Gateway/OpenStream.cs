@@ -27,6 +27,7 @@ public sealed class OpenStream : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _idle;
     private readonly ITimer _watchdog;
+    private readonly System.Diagnostics.Activity? _span;
 
     /// <summary>When the current wait for the provider began (a <see cref="TimeProvider"/> timestamp), or <see cref="NotWaiting"/>.</summary>
     private long _waitingSince;
@@ -36,8 +37,11 @@ public sealed class OpenStream : IAsyncDisposable
     /// <param name="servedBy">The route that answered; its timeout is the idle timeout.</param>
     /// <param name="timeout">Cancels the provider call; whatever timer it had is replaced by this stream's.</param>
     /// <param name="time">The clock of the idle timeout.</param>
-    public OpenStream(IAsyncEnumerator<ChatResponseUpdate> updates, ServedBy servedBy, CancellationTokenSource timeout, TimeProvider time)
+    /// <param name="span">The provider attempt's span, ended with the stream; null when tracing is off.</param>
+    public OpenStream(
+        IAsyncEnumerator<ChatResponseUpdate> updates, ServedBy servedBy, CancellationTokenSource timeout, TimeProvider time, System.Diagnostics.Activity? span = null)
     {
+        _span = span;
         Updates = updates;
         ServedBy = servedBy;
         _timeout = timeout;
@@ -79,6 +83,7 @@ public sealed class OpenStream : IAsyncDisposable
         await _watchdog.DisposeAsync().ConfigureAwait(false);
         await Updates.DisposeAsync().ConfigureAwait(false);
         _timeout.Dispose();
+        _span?.Dispose();
     }
 
     private static async ValueTask<bool> FlushThenAsync(ValueTask<bool> next, PipeWriter client, CancellationToken aborted)

@@ -4,6 +4,7 @@ using Platform.Silo.Apis;
 using Platform.Silo.Auth;
 using Platform.Silo.Gateway;
 using Platform.Silo.Http;
+using Platform.Silo.Observability;
 using Platform.Silo.Health;
 using Scalar.AspNetCore;
 
@@ -35,7 +36,10 @@ public static class PlatformHostingExtensions
             silo.AddPlatformCluster(options);
             silo.AddDashboard();
             DashboardAssets.ReplaceEagerProvider(silo.Services);
+            silo.AddPlatformTracing(builder.Configuration);
         });
+
+        builder.AddPlatformTelemetry();
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddPlatformGateway(options);
@@ -55,6 +59,7 @@ public static class PlatformHostingExtensions
         app.UseFailedAuthenticationLimit();
         app.UseAuthorization();
         app.MapPlatformHealthChecks();
+        app.MapPlatformTelemetry();
         app.MapOpenApi();
         app.MapScalarApiReference("/api-reference", o => o.AddPreferredSecuritySchemes(OpenApiConventions.BearerScheme));
         foreach (var asset in app.MapDashboardAssets(ApiKeyAuthenticationHandler.DashboardPath))

@@ -87,8 +87,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts the silo; settings are passed as <c>--Key=Value</c> command-line arguments.</summary>
-    public static SiloProcess Start(IDictionary<string, string> settings, int? httpPort = null)
+    /// <summary>
+    /// Starts the silo; settings are passed as <c>--Key=Value</c> command-line arguments, <paramref name="environment"/> as
+    /// environment variables (the way the standard <c>OTEL_*</c> variables reach a real deployment).
+    /// </summary>
+    public static SiloProcess Start(IDictionary<string, string> settings, int? httpPort = null, IDictionary<string, string>? environment = null)
     {
         var port = httpPort ?? TestEnvironment.FreePort();
         var info = new ProcessStartInfo("dotnet")
@@ -109,6 +112,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return new SiloProcess(Process.Start(info)!, port);
     }
 

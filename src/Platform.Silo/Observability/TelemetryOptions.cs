@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+
+namespace Platform.Silo.Observability;
+
+/// <summary>
+/// <c>Platform:Telemetry</c>. Exporters are configured by the standard <c>OTEL_*</c> variables (see
+/// <see cref="TelemetryExtensions"/>); these settings are what the variables do not cover.
+/// </summary>
+public sealed class TelemetryOptions
+{
+    public const string SectionName = "Platform:Telemetry";
+
+    /// <summary>
+    /// <c>Platform:Telemetry:Prometheus</c>: serve <c>GET /metrics</c> (Prometheus text format) on the platform's listener,
+    /// to the admin key only. Default false.
+    /// </summary>
+    public bool Prometheus { get; set; }
+
+    /// <summary>
+    /// <c>Platform:Telemetry:CaptureContent</c>: put prompt and completion text on request spans
+    /// (<c>gen_ai.input.messages</c>, <c>gen_ai.output.messages</c>). Default false: spans carry no content.
+    /// </summary>
+    public bool CaptureContent { get; set; }
+
+    /// <summary><c>Platform:Telemetry:ContentMaxChars</c>: most characters of content per attribute when captured. Default 4096; 1 to 1,000,000.</summary>
+    public int ContentMaxChars { get; set; } = 4096;
+
+    /// <summary>
+    /// <c>Platform:Telemetry:OrleansTracing</c>: with tracing on, also trace grain calls (Orleans activity propagation, a cost
+    /// on every grain call). Default true.
+    /// </summary>
+    public bool OrleansTracing { get; set; } = true;
+}
+
+public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TelemetryOptions options) =>
+        options.ContentMaxChars is < 1 or > 1_000_000
+            ? ValidateOptionsResult.Fail($"{TelemetryOptions.SectionName}:ContentMaxChars must be between 1 and 1000000 (it is {options.ContentMaxChars}).")
+            : ValidateOptionsResult.Success;
+}

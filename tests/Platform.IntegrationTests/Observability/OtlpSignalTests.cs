@@ -1,0 +1,40 @@
+using System.Net;
+using System.Net.Http.Json;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Observability;
+
+/// <summary>Which signals leave the process, by which OTLP variables are set.</summary>
+public sealed class OtlpSignalTests
+{
+    [Fact]
+    public async Task OnlyTheTracesEndpoint_ExportsTraces_AndNoMetrics_AndNoMetricsEndpointIsMapped()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var dataDirectory = TestEnvironment.NewTempDirectory("platform-otel-traces");
+        await using var silo = SiloProcess.Start(SiloProcess.EmbeddedSettings(dataDirectory), environment: new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = receiver.Endpoint + "/v1/traces",
+            ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+        await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+
+        using var response = await silo.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/v1/chat/completions", TestEnvironment.DemoKey,
+            JsonContent.Create(new { model = "sim-small", messages = new[] { new { role = "user", content = "hi" } } })));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var arrived = await Poll.UntilAsync(
+            () => Task.FromResult(receiver.Spans.Any(s => s.Scope == "Platform.Gateway" && s.Name == "chat sim-small")), TimeSpan.FromSeconds(20));
+        Assert.True(arrived, $"spans received: {string.Join(", ", receiver.Spans.Select(s => s.Name))}");
+        var request = receiver.Spans.First(s => s.Scope == "Platform.Gateway" && s.Name == "chat sim-small");
+        Assert.Equal("platform.simulated", request["gen_ai.provider.name"]);
+
+        // Metrics would have been exported every 200 ms had they been registered; /metrics is not served without the setting.
+        Assert.Equal(0, receiver.MetricExports);
+        using var metrics = await silo.Http.SendAsync(SiloProcess.Request(HttpMethod.Get, "/metrics", TestEnvironment.AdminKey));
+        Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+    }
+}
