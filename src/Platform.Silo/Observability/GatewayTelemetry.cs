@@ -60,6 +60,8 @@ public static class GatewayTelemetry
         activity.SetTag(GenAiAttributes.ErrorType, exception switch
         {
             System.ClientModel.ClientResultException { Status: > 0 } e => e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Platform.Providers.OpenAi.ProviderHttpException e => e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Platform.Providers.OpenAi.ProviderStreamException e => e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
             OperationCanceledException => "timeout",
             _ => exception.GetType().FullName,
         });
