@@ -4,6 +4,8 @@
 #   yarp     wrk -> bare YARP reverse proxy (one route, logging off) -> nginx   (the floor for a .NET proxy)
 #   gateway  wrk -> platform (API-key auth, model routing, OpenAI SDK upstream call, cost accounting) -> nginx
 #   budgeted the same gateway, with a key of a tenant whose tenant and key budgets are set (reserve + settle per request)
+#   bare     a second gateway process with the request log and telemetry off (the gateway target has both on: every
+#            request logged to DuckDB, every trace and metric exported over OTLP/HTTP to an nginx sink, /metrics on)
 # Concurrency 1, 8 and 32; ROUNDS rounds (default 3) of DURATION (default 5s); medians of req/s, p50, p99.
 # A run with any non-2xx response is reported invalid. Also reports the gateway's peak RSS (VmHWM), and the CPU
 # time yarp and the gateway spent per request (utime+stime from /proc/<pid>/stat over each measured run).
@@ -40,7 +42,7 @@ echo "Building (Release)..."
 dotnet publish src/Platform.Silo -c Release -o "$work/gateway" --nologo -v q -clp:ErrorsOnly >/dev/null
 dotnet publish deploy/bench/YarpBaseline -c Release -o "$work/yarp" --nologo -v q -clp:ErrorsOnly >/dev/null
 
-NGINX_PORT=$(free_port); YARP_PORT=$(free_port); GW_PORT=$(free_port)
+NGINX_PORT=$(free_port); YARP_PORT=$(free_port); GW_PORT=$(free_port); BARE_PORT=$(free_port)
 mkdir -p "$work/nginx"
 sed -e "s#__DIR__#$work/nginx#g" -e "s#__PORT__#$NGINX_PORT#g" deploy/bench/nginx.conf.template > "$work/nginx/nginx.conf"
 # The streamed answer nginx serves under /stream/: a role chunk, 39 more content chunks, finish, usage, [DONE].
@@ -61,22 +63,40 @@ nginx -c "$work/nginx/nginx.conf" & pids+=($!)
 pids+=($YARP_PID)
 
 export BENCH_KEY="bench-client-key-0123456789abcdef0123456789"
-(cd "$work/gateway" && exec env ${GATEWAY_ENV:-} ${PERF:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$GW_PORT" \
-  --Platform:DataDirectory="$work/data" \
-  --Platform:Cluster:SiloPort="$(free_port)" \
-  --Platform:Bootstrap:AdminKey="bench-admin-key-0123456789abcdef0123456789" \
-  --Platform:Bootstrap:DemoClientKey="$BENCH_KEY" \
-  --Platform:Models:9:Name=bench --Platform:Models:9:Provider=openai \
-  --Platform:Models:9:Endpoint="http://127.0.0.1:$NGINX_PORT/v1" --Platform:Models:9:UpstreamModel=gpt-4o-mini \
-  --Platform:Models:9:MaxRetries=0 \
-  --Platform:Models:8:Name=bench-stream --Platform:Models:8:Provider=openai \
-  --Platform:Models:8:Endpoint="http://127.0.0.1:$NGINX_PORT/stream/v1" --Platform:Models:8:UpstreamModel=gpt-4o-mini \
-  --Platform:Models:8:MaxRetries=0 \
-  --Logging:LogLevel:Default=Warning) >"$work/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
+# start_gateway <port> <data dir> <extra args...>: a gateway process with the benchmark's routes.
+start_gateway() {
+  local port=$1 data=$2; shift 2
+  cd "$work/gateway" && exec env ${GATEWAY_ENV:-} ${PERF:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0} dotnet Platform.Silo.dll --urls "http://127.0.0.1:$port" \
+    --Platform:DataDirectory="$data" \
+    --Platform:Cluster:SiloPort="$(free_port)" \
+    --Platform:Bootstrap:AdminKey="bench-admin-key-0123456789abcdef0123456789" \
+    --Platform:Bootstrap:DemoClientKey="$BENCH_KEY" \
+    --Platform:Models:9:Name=bench --Platform:Models:9:Provider=openai \
+    --Platform:Models:9:Endpoint="http://127.0.0.1:$NGINX_PORT/v1" --Platform:Models:9:UpstreamModel=gpt-4o-mini \
+    --Platform:Models:9:MaxRetries=0 \
+    --Platform:Models:8:Name=bench-stream --Platform:Models:8:Provider=openai \
+    --Platform:Models:8:Endpoint="http://127.0.0.1:$NGINX_PORT/stream/v1" --Platform:Models:8:UpstreamModel=gpt-4o-mini \
+    --Platform:Models:8:MaxRetries=0 \
+    --Logging:LogLevel:Default=Warning "$@"
+}
+# OBSERVE: what the gateway target has on (the bare target has none of it). all (default): the request log, traces and
+# metrics exported over OTLP/HTTP to an nginx sink, and /metrics; log: the request log only; otel: telemetry only.
+# OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG pass through (default: every trace).
+OBSERVE=${OBSERVE:-all}
+otlp=(); gw_args=()
+case "$OBSERVE" in
+  all) otlp=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$NGINX_PORT/otlp" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf); gw_args=(--Platform:Telemetry:Prometheus=true) ;;
+  log) ;;
+  otel) otlp=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$NGINX_PORT/otlp" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf); gw_args=(--Platform:Telemetry:Prometheus=true --Platform:RequestLog:Enabled=false) ;;
+  *) echo "OBSERVE must be all, log or otel" >&2; exit 2 ;;
+esac
+([ ${#otlp[@]} -eq 0 ] || export "${otlp[@]}"; start_gateway "$GW_PORT" "$work/data" "${gw_args[@]}") >"$work/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
+start_gateway "$BARE_PORT" "$work/data-bare" --Platform:RequestLog:Enabled=false >"$work/bare.log" 2>&1 & BARE_PID=$!; pids+=($BARE_PID)
 
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 wait_http "http://127.0.0.1:$YARP_PORT/"
 wait_http "http://127.0.0.1:$GW_PORT/health/ready"
+wait_http "http://127.0.0.1:$BARE_PORT/health/ready"
 GW_DOTNET_PID=$GW_PID
 
 # Streamed requests go to nginx's /stream/ location: through YARP by path, through the gateway by the model
@@ -88,9 +108,10 @@ if [ "$STREAM" = 1 ]; then
 fi
 declare -A URL=( [direct]="http://127.0.0.1:$NGINX_PORT$prefix/v1/chat/completions"
                  [yarp]="http://127.0.0.1:$YARP_PORT$prefix/v1/chat/completions"
-                 [gateway]="http://127.0.0.1:$GW_PORT/v1/chat/completions" )
-declare -A PID=( [direct]="" [yarp]="$YARP_PID" [gateway]="$GW_PID" [budgeted]="$GW_PID" )
-TARGETS=(direct yarp gateway budgeted); read -r -a CONNS <<<"${BENCH_CONNS:-1 8 32}"
+                 [gateway]="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+                 [bare]="http://127.0.0.1:$BARE_PORT/v1/chat/completions" )
+declare -A PID=( [direct]="" [yarp]="$YARP_PID" [gateway]="$GW_PID" [budgeted]="$GW_PID" [bare]="$BARE_PID" )
+read -r -a TARGETS <<<"${BENCH_TARGETS:-direct yarp gateway bare budgeted}"; read -r -a CONNS <<<"${BENCH_CONNS:-1 8 32}"
 
 # A second tenant whose tenant and key scopes have budgets (large enough never to refuse): every request reserves on both.
 ADMIN="bench-admin-key-0123456789abcdef0123456789"
@@ -103,7 +124,7 @@ BUDGET_KEY=$(json_field secret <<<"$BUDGET_CREATED"); BUDGET_KEY_ID=$(json_field
 api PUT /api/v1/budgets/tenant/budgeted "$OWNER" '{"limits":[{"metric":"usd","amount":1000000,"window":"day"},{"metric":"requests","amount":1000000000,"window":"minute"}]}' >/dev/null
 api PUT "/api/v1/budgets/key/$BUDGET_KEY_ID" "$OWNER" '{"limits":[{"metric":"tokens","amount":1000000000000,"window":"month"}]}' >/dev/null
 URL[budgeted]="${URL[gateway]}"
-declare -A KEY=( [direct]="$BENCH_KEY" [yarp]="$BENCH_KEY" [gateway]="$BENCH_KEY" [budgeted]="$BUDGET_KEY" )
+declare -A KEY=( [direct]="$BENCH_KEY" [yarp]="$BENCH_KEY" [gateway]="$BENCH_KEY" [budgeted]="$BUDGET_KEY" [bare]="$BENCH_KEY" )
 
 # A request through each target must succeed before measuring (a stream: end with [DONE], after a usage chunk).
 for t in "${TARGETS[@]}"; do
@@ -211,6 +232,10 @@ echo "- gateway / bare YARP at 1 and 8 connections: $(ratio "$(col 1 gateway 4)"
 echo "- CPU per $UNIT at 32 connections: gateway $(col 32 gateway 8) us, bare YARP $(col 32 yarp 8) us ($(awk -v a="$(col 32 gateway 8)" -v b="$(col 32 yarp 8)" 'BEGIN{printf "%.1fx", a/b}'))"
 echo "- gateway added p50 over direct at 1 connection: $(awk -v a="$(col 1 gateway 5)" -v b="$(col 1 direct 5)" 'BEGIN{printf "%.3f ms", a-b}') (target < 0.25 ms)"
 echo "- budgets on (tenant + key) / off, at 32 connections: $(awk -v a="$(col 32 budgeted 4)" -v b="$gw32" 'BEGIN{printf "%.1f%%", 100*a/b}') (target >= 90%)"
+if [[ " ${TARGETS[*]} " == *" bare "* ]]; then
+  echo "- request log and telemetry on / off (gateway / bare), at 32 connections: $(awk -v a="$gw32" -v b="$(col 32 bare 4)" 'BEGIN{printf "%.1f%%", 100*a/b}') (target >= 90%)"
+  echo "- request log and telemetry on, added p50 at 1 connection: $(awk -v a="$(col 1 gateway 5)" -v b="$(col 1 bare 5)" 'BEGIN{printf "%+.3f ms", a-b}'); CPU per $UNIT at 32: $(col 32 gateway 8) us on, $(col 32 bare 8) us off"
+fi
 echo "- budgets on added p50 at 1 connection: $(awk -v a="$(col 1 budgeted 5)" -v b="$(col 1 gateway 5)" 'BEGIN{printf "%+.3f ms", a-b}')"
 echo "- gateway peak RSS (VmHWM): $((rss_kb / 1024)) MB (target < 250 MB)"
 [ "$invalid" -eq 0 ] || { echo "- INVALID RUN: some responses were not 2xx"; exit 1; }

@@ -71,9 +71,18 @@ public static class TelemetryExtensions
         {
             otel.WithTracing(tracing =>
             {
+                tracing.AddSource(GatewayTelemetry.SourceName);
+                if (signals.OrleansTracing)
+                {
+                    tracing.AddSource("Microsoft.Orleans.*");
+                }
+
+                if (Sampler(configuration) is { } sampler)
+                {
+                    tracing.SetSampler(sampler);
+                }
+
                 tracing
-                    .AddSource(GatewayTelemetry.SourceName)
-                    .AddSource("Microsoft.Orleans.*")
                     .AddAspNetCoreInstrumentation(o => o.Filter = context =>
                         !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/health"))
                     .AddHttpClientInstrumentation();
@@ -109,6 +118,46 @@ public static class TelemetryExtensions
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// The sampler named by <c>OTEL_TRACES_SAMPLER</c> (with <c>OTEL_TRACES_SAMPLER_ARG</c>, a ratio from 0 to 1) as the
+    /// specification names them; null (the SDK's default, every trace) when it is not set. An unknown name or a ratio out of
+    /// range stops the start-up with a message naming the variable.
+    /// </summary>
+    internal static Sampler? Sampler(IConfiguration configuration)
+    {
+        var name = configuration["OTEL_TRACES_SAMPLER"]?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(name))
+        {
+            return null;
+        }
+
+        double Ratio()
+        {
+            var arg = configuration["OTEL_TRACES_SAMPLER_ARG"];
+            if (string.IsNullOrWhiteSpace(arg))
+            {
+                return 1.0;
+            }
+
+            return double.TryParse(arg, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ratio)
+                && ratio is >= 0 and <= 1
+                ? ratio
+                : throw new InvalidOperationException($"OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 (was '{arg}').");
+        }
+
+        return name switch
+        {
+            "always_on" => new AlwaysOnSampler(),
+            "always_off" => new AlwaysOffSampler(),
+            "traceidratio" => new TraceIdRatioBasedSampler(Ratio()),
+            "parentbased_always_on" => new ParentBasedSampler(new AlwaysOnSampler()),
+            "parentbased_always_off" => new ParentBasedSampler(new AlwaysOffSampler()),
+            "parentbased_traceidratio" => new ParentBasedSampler(new TraceIdRatioBasedSampler(Ratio())),
+            _ => throw new InvalidOperationException(
+                $"OTEL_TRACES_SAMPLER '{name}' is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio."),
+        };
     }
 
     /// <summary>

@@ -26,10 +26,10 @@ public sealed class TelemetryOptions
     public int ContentMaxChars { get; set; } = 4096;
 
     /// <summary>
-    /// <c>Platform:Telemetry:OrleansTracing</c>: with tracing on, also trace grain calls (Orleans activity propagation, a cost
-    /// on every grain call). Default true.
+    /// <c>Platform:Telemetry:OrleansTracing</c>: with tracing on, also trace grain calls (Orleans activity propagation and the
+    /// runtime's own spans: a cost on every grain call, and spans for the cluster's internal calls too). Default false.
     /// </summary>
-    public bool OrleansTracing { get; set; } = true;
+    public bool OrleansTracing { get; set; }
 }
 
 public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>
