@@ -151,6 +151,26 @@ public sealed class HostileProviderTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AProviderThatNeverStopsSendingText_IsCutOffAtTheBound_WithAnErrorEventInWords()
+    {
+        // 64 events of 1 MB of text each: the gateway holds a stream's text (to count its tokens), so without
+        // a bound a provider that never stops grows the gateway's memory for as long as the client reads.
+        var before = fixture.Upstream.Aborted.GetValueOrDefault("flood");
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/chat/completions", Body("flood", stream: true));
+        var events = Events(await response.Content.ReadAsStringAsync(), out var done);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(done);
+        Assert.InRange(Text(events).Length, 1, Platform.Silo.Apis.GatewayApi.MaxStreamTextChars);
+        var error = events[^1].GetProperty("error");
+        Assert.Equal("upstream_error", error.GetProperty("code").GetString());
+        AssertInWords(error.GetProperty("message").GetString()!);
+        Assert.True(await Poll.UntilAsync(
+            () => Task.FromResult(fixture.Upstream.Aborted.GetValueOrDefault("flood") > before), TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task AClientThatHangsUpMidStream_EndsTheProviderCall()
     {
         var before = fixture.Upstream.Aborted.GetValueOrDefault("endless");

@@ -11,7 +11,7 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <c>bad-utf8</c>, <c>lone-surrogate</c>, <c>raw-control</c> (plain chunks, then text that is not valid JSON or UTF-8),
 /// <c>error-after-text</c> (plain chunks, then an error object quoting the upstream key),
 /// <c>cr-only</c> (one event with CR line ends, then silence), <c>json-for-stream</c> (a JSON body for a stream request),
-/// <c>huge-event</c> (a 5 MB event), <c>endless</c> (a chunk every 20 ms until the gateway hangs up; counted in <see cref="Aborted"/>),
+/// <c>huge-event</c> (a 5 MB event), <c>flood</c> (1 MB of text per event, 64 of them), <c>endless</c> (a chunk every 20 ms until the gateway hangs up; counted in <see cref="Aborted"/>),
 /// <c>truncated</c>, <c>gzip</c> (an answer compressed though not asked for), <c>huge-body</c> (a 70 MB answer),
 /// <c>huge-error</c> (a 500 with a 100 MB body), <c>redirect</c> (a 307 to another host).
 /// </summary>
@@ -113,6 +113,29 @@ public sealed partial class FakeOpenAiServer
                     }
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
+                {
+                    Aborted.AddOrUpdate(model, 1, (_, n) => n + 1);
+                }
+
+                return true;
+            case "flood" when stream:
+                // 1 MB of text per event, without end: a provider that never stops.
+                response.ContentType = "text/event-stream";
+                var megabyte = Chunk(model, "\"" + new string('x', 1024 * 1024) + "\"");
+                try
+                {
+                    for (var i = 0; i < 64; i++)
+                    {
+                        await WriteAsync(megabyte);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException)
+                {
+                }
+
+                // Writes to a connection the gateway closed may just be dropped: the hang-up is seen by waiting for it.
+                await Task.Delay(TimeSpan.FromSeconds(10), aborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                if (aborted.IsCancellationRequested)
                 {
                     Aborted.AddOrUpdate(model, 1, (_, n) => n + 1);
                 }
