@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Net;
@@ -58,7 +59,11 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
     /// <summary>The largest non-streamed answer read: far above any completion, bounded against a hostile provider.</summary>
     public const int MaxResponseBytes = 64 * 1024 * 1024;
 
-    /// <summary>One connection pool for every route, as the SDK shares one; connections are renewed so DNS changes are seen.</summary>
+    /// <summary>
+    /// One connection pool for every route, as the SDK shares one; connections are renewed so DNS changes are seen.
+    /// Nothing is buffered by the client: every answer is read with headers first, so an error's body is read only
+    /// as far as <see cref="ProviderHttpException.MaxBodyChars"/> and a success's only up to <see cref="MaxResponseBytes"/>.
+    /// </summary>
     private static readonly HttpClient Http = new(new SocketsHttpHandler
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
@@ -69,7 +74,6 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
     })
     {
         Timeout = Timeout.InfiniteTimeSpan,
-        MaxResponseContentBufferSize = MaxResponseBytes,
     };
 
     private readonly Uri _url = new(endpoint.AbsoluteUri.TrimEnd('/') + "/chat/completions");
@@ -77,10 +81,67 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
 
     public override async Task<T> CompleteAsync<T>(ReadOnlyMemory<byte> body, Func<ReadOnlyMemory<byte>, T> read, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(body, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        return read(bytes);
+        // Headers first, even for a completion: with the body read by SendAsync, a non-success answer's body would be
+        // buffered whole (to the client's limit) before its status could be looked at.
+        using var response = await SendAsync(body, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        return await ReadBoundedAsync(response.Content, read, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Reads a body of at most <see cref="MaxResponseBytes"/> into a pooled buffer and hands it to <paramref name="read"/>.</summary>
+    private static async Task<T> ReadBoundedAsync<T>(HttpContent content, Func<ReadOnlyMemory<byte>, T> read, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > MaxResponseBytes)
+        {
+            throw TooLarge();
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(content.Headers.ContentLength ?? 16 * 1024, 1, MaxResponseBytes));
+        try
+        {
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    // Full: one byte more says whether the answer goes on (and the buffer must grow) or ended here.
+                    var probe = new byte[1];
+                    if (await stream.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+                    {
+                        break;
+                    }
+
+                    if (length >= MaxResponseBytes)
+                    {
+                        throw TooLarge();
+                    }
+
+                    var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, MaxResponseBytes));
+                    buffer.AsSpan(0, length).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = grown;
+                    buffer[length++] = probe[0];
+                }
+
+                var count = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (count == 0)
+                {
+                    break;
+                }
+
+                length += count;
+            }
+
+            return read(buffer.AsMemory(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static InvalidDataException TooLarge() =>
+        new($"The provider's answer is larger than {MaxResponseBytes / (1024 * 1024)} MB.");
 
     public override async Task<Stream> OpenStreamAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {

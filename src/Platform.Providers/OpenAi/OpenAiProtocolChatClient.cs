@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using OpenAI.Chat;
 using ChatMessage = Microsoft.Extensions.AI.ChatMessage;
@@ -39,7 +40,7 @@ public sealed class OpenAiProtocolChatClient : IChatClient
         new(new HttpChatTransport(endpoint, apiKey), model, azure: false, endpoint);
 
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        _transport.CompleteAsync(Body(messages, options, stream: false), static body => OpenAiWire.ReadResponse(body), cancellationToken);
+        _transport.CompleteAsync(Body(messages, options, stream: false), static body => ReadResponse(body), cancellationToken);
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -82,10 +83,38 @@ public sealed class OpenAiProtocolChatClient : IChatClient
     private static (ChatResponseUpdate? Update, bool Done) Read(SseDataReader events, OpenAiWire.StreamReader reader)
     {
         var data = events.Data;
-        return data.SequenceEqual("[DONE]"u8) ? (null, true)
-            : data.IsEmpty ? (null, false)
-            : (reader.Read(data), false);
+        try
+        {
+            return data.SequenceEqual("[DONE]"u8) ? (null, true)
+                : data.IsEmpty ? (null, false)
+                : (reader.Read(data), false);
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            throw Unreadable(ex);
+        }
     }
+
+    private static ChatResponse ReadResponse(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            return OpenAiWire.ReadResponse(body);
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            throw Unreadable(ex);
+        }
+    }
+
+    /// <summary>
+    /// The ways the parser says an answer is broken (not JSON, cut short, text that is not UTF-8 or holds a lone
+    /// surrogate, a value of the wrong kind). Their messages and type names are the parser's, not for a caller.
+    /// </summary>
+    private static bool IsUnreadable(Exception ex) => ex is JsonException or InvalidOperationException or FormatException;
+
+    private static InvalidDataException Unreadable(Exception ex) =>
+        new("The provider sent an answer that is not valid JSON in UTF-8.", ex);
 
     private ReadOnlyMemory<byte> Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {

@@ -23,6 +23,9 @@ internal sealed class SseDataReader(Stream stream) : IDisposable
     private int _end;
     private bool _eof;
 
+    // The last line ended with a CR at the end of what was read: an LF that comes next belongs to that line end.
+    private bool _afterCr;
+
     // The data of the event being read: one line in the buffer, or (from a second data line on) the joined lines.
     private int _lineOffset = -1;
     private int _lineLength;
@@ -82,6 +85,16 @@ internal sealed class SseDataReader(Stream stream) : IDisposable
         var buffer = _buffer!;
         while (_start < _end)
         {
+            if (_afterCr)
+            {
+                _afterCr = false;
+                if (buffer[_start] == (byte)'\n')
+                {
+                    _start++;
+                    continue;
+                }
+            }
+
             var rest = buffer.AsSpan(_start, _end - _start);
             var length = rest.IndexOfAny((byte)'\r', (byte)'\n');
             if (length < 0)
@@ -97,11 +110,9 @@ internal sealed class SseDataReader(Stream stream) : IDisposable
             var next = _start + length;
             if (next < _end && buffer[next] == (byte)'\r')
             {
-                if (next + 1 == _end && !_eof)
-                {
-                    return false; // a CR at the end of what was read: an LF may follow
-                }
-
+                // A CR at the end of what was read ends the line now (a provider that ends lines with CR alone must not
+                // have its event held until it sends more); an LF read next is then skipped as the rest of a CRLF.
+                _afterCr = next + 1 == _end;
                 next += next + 1 < _end && buffer[next + 1] == (byte)'\n' ? 2 : 1;
             }
             else if (next < _end)

@@ -64,6 +64,12 @@ public static class GatewayApi
     /// <summary>Most embedding values (inputs times dimensions) one request may ask for.</summary>
     public const long MaxEmbeddingValues = 2048L * 1536;
 
+    /// <summary>
+    /// The most text one stream may carry (about a million tokens, several times the longest output any model has):
+    /// a stream's text is held to count its tokens, so a provider that never stops must not grow the gateway's memory.
+    /// </summary>
+    public const int MaxStreamTextChars = 4 * 1024 * 1024;
+
     public const string DeploymentHeader = "x-platform-deployment";
     public const string ArmHeader = "x-platform-arm";
     public const string UserHeader = "x-platform-user";
@@ -345,6 +351,17 @@ public static class GatewayApi
                     await body.FlushAsync(aborted);
                     return new ChatOutcome(
                         false, stream.ServedBy.Route.Name, spent, ttft, quality, stream.ServedBy.Attempts, stream.ServedBy.Fallback, 429, ErrorCodes.BudgetExceeded, text);
+                }
+
+                if (text.Length > MaxStreamTextChars)
+                {
+                    // A provider that never stops: end with an error event rather than hold its text without bound.
+                    var spent = UsageMeter.Settle(stream.ServedBy.Route, request, usage, text.ToString());
+                    admission.Settle(spent, stream.ServedBy.Route.Name);
+                    WriteStreamError(
+                        body, 502, $"The model provider sent more than {MaxStreamTextChars} characters of text in one stream, so the stream was ended.", "upstream_error");
+                    await body.FlushAsync(aborted);
+                    return new ChatOutcome(false, stream.ServedBy.Route.Name, spent, ttft, quality);
                 }
 
                 if (CompletionWriter.HasChunkPayload(update, first))

@@ -196,7 +196,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             throw Failure(primary, ex);
         }
 
-        LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout));
+        LogAttemptFailed(logger, route.Name, attempts, Describe(ex, timeout), ex.GetType().Name);
         return ex;
     }
 
@@ -241,7 +241,9 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         IOException => "the connection broke",
         InvalidDataException => "an answer that could not be read",
         SimulatedProviderException => "simulated failure",
-        _ => ex.GetType().Name,
+
+        // Words for the caller, never a type name; the log of the attempt has the type.
+        _ => "an unexpected failure",
     };
 
     /// <summary>The longest <c>Retry-After</c> the gateway waits out on a route before trying the next one instead.</summary>
@@ -347,6 +349,6 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
     private static TimeSpan Backoff(ModelRoute route, int retry) =>
         TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * route.RetryBaseDelayMilliseconds * (1 << Math.Min(retry, 10)));
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model route {Route} attempt {Attempt} failed: {Reason}")]
-    private static partial void LogAttemptFailed(ILogger logger, string route, int attempt, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model route {Route} attempt {Attempt} failed: {Reason} ({Failure})")]
+    private static partial void LogAttemptFailed(ILogger logger, string route, int attempt, string reason, string failure);
 }

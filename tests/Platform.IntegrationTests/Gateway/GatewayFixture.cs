@@ -73,6 +73,18 @@ public sealed class GatewayFixture : IAsyncLifetime
         Route("misconfigured", "openai", "unauthorized-401");
         Route("embed", "openai", "text-embedding-3-small", mode: "embedding", price: "0.02");
 
+        // A compromised or buggy provider (FakeOpenAiServer.Hostile.cs): each route is its upstream model's name, without retries.
+        foreach (var hostile in new[]
+        {
+            "escapes", "flood", "bad-utf8", "lone-surrogate", "raw-control", "error-after-text", "json-for-stream", "huge-event", "endless",
+            "truncated", "gzip", "huge-body", "huge-error", "redirect",
+        })
+        {
+            Route(hostile, "openai", hostile, retries: 0);
+        }
+
+        Route("cr-only", "openai", "cr-only", retries: 0, timeout: 1);
+
         // Budget tests: input free and output at $1,000 per million tokens, so a request's worst case (max_tokens of output)
         // equals its real cost when max_tokens is what the fake server answers with (5 tokens, 4 when streamed).
         Route("budget-ok", "openai", "ok", retries: 0);

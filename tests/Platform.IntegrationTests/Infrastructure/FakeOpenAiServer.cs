@@ -20,7 +20,7 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <c>stalling</c> (streams one chunk, then nothing for 30 s),
 /// <c>stream-refusal</c> (a 200 stream whose first event is an <c>invalid_request_error</c> object).
 /// </summary>
-public sealed class FakeOpenAiServer : IAsyncLifetime
+public sealed partial class FakeOpenAiServer : IAsyncLifetime
 {
     private WebApplication? _app;
 
@@ -44,6 +44,7 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
         _app.MapPost("/v1/chat/completions", (HttpContext c) => HandleAsync(c, deployment: null));
         _app.MapPost("/openai/deployments/{deployment}/chat/completions", (HttpContext c, string deployment) => HandleAsync(c, deployment));
         _app.MapPost("/v1/embeddings", EmbedAsync);
+        _app.MapPost("/elsewhere/chat/completions", (HttpContext c) => Calls.AddOrUpdate("elsewhere", 1, (_, n) => n + 1));
         await _app.StartAsync();
         BaseUrl = $"http://127.0.0.1:{port}";
     }
@@ -81,6 +82,11 @@ public sealed class FakeOpenAiServer : IAsyncLifetime
         var stream = json.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
         var includeUsage = json.RootElement.TryGetProperty("stream_options", out var so)
             && so.TryGetProperty("include_usage", out var iu) && iu.GetBoolean();
+
+        if (await HostileAsync(context, model, stream))
+        {
+            return;
+        }
 
         switch (model)
         {

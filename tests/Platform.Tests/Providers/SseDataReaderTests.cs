@@ -32,6 +32,7 @@ public sealed class SseDataReaderTests
         { "data:no-space\n\n", ["no-space"] },
         { "data:  two spaces\n\n", [" two spaces"] },
         { "data: first\ndata: second\n\n", ["first\nsecond"] },
+        { "data: first\r\ndata: second\r\n\r\ndata: third\r\rdata: fourth\r\n\r\n", ["first\nsecond", "third", "fourth"] },
         { "data: a\ndata\ndata: b\n\n", ["a\n\nb"] },
         { ": keep-alive comment\n\nevent: message\nid: 7\nretry: 10\ndata: x\n\n", ["x"] },
         { "database: not data\n\ndata: y\n\n", ["y"] },
@@ -49,6 +50,26 @@ public sealed class SseDataReaderTests
         {
             Assert.Equal(expected, await ReadAllAsync(text, piece));
         }
+    }
+
+    /// <summary>Hands out its bytes, then fails the next read: what a provider that sent them and went quiet looks like to a reader that waits.</summary>
+    private sealed class ThenSilence(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Position < Length ? base.ReadAsync(buffer, cancellationToken) : throw new InvalidOperationException("read past what the provider sent");
+    }
+
+    [Theory]
+    [InlineData("data: one\r\r")]
+    [InlineData("data: one\n\n")]
+    [InlineData("data: one\r\n\r\n")]
+    public async Task AnEventWhoseEndArrived_IsHandedOut_WithoutWaitingForMoreBytes(string text)
+    {
+        // Held until more bytes come, a CR-only event would wait out the provider's silence (a stream's idle timeout).
+        using var reader = new SseDataReader(new ThenSilence(Encoding.UTF8.GetBytes(text)));
+
+        Assert.True(await reader.MoveNextAsync(CancellationToken.None));
+        Assert.Equal("one", Encoding.UTF8.GetString(reader.Data));
     }
 
     [Fact]
