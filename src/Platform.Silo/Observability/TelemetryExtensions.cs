@@ -97,7 +97,12 @@ public static class TelemetryExtensions
         {
             otel.WithMetrics(metrics =>
             {
-                metrics.AddMeter(PlatformMeter.Meter.Name, "Microsoft.Orleans").AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                metrics.AddMeter(PlatformMeter.Meter.Name);
+                if (configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>()?.FrameworkMetrics == true)
+                {
+                    metrics.AddMeter("Microsoft.Orleans").AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                }
+
                 if (signals.Prometheus)
                 {
                     metrics.AddPrometheusExporter();
