@@ -76,7 +76,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         // A compromised or buggy provider (FakeOpenAiServer.Hostile.cs): each route is its upstream model's name, without retries.
         foreach (var hostile in new[]
         {
-            "escapes", "flood", "bad-utf8", "lone-surrogate", "raw-control", "error-after-text", "json-for-stream", "huge-event", "endless",
+            "escapes", "flood", "invalid-utf8", "lone-surrogate", "raw-control", "error-after-text", "json-for-stream", "huge-event", "endless",
             "truncated", "gzip", "huge-body", "huge-error", "redirect",
         })
         {

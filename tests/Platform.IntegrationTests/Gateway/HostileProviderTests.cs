@@ -71,7 +71,7 @@ public sealed class HostileProviderTests(GatewayFixture fixture)
     }
 
     [Theory]
-    [InlineData("bad-utf8")]
+    [InlineData("invalid-utf8")]
     [InlineData("lone-surrogate")]
     [InlineData("raw-control")]
     [InlineData("error-after-text")]

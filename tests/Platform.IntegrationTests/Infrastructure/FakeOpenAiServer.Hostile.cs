@@ -61,7 +61,7 @@ public sealed partial class FakeOpenAiServer
                 await WriteAsync(Chunk("other-model", "\" end\"", id: "chatcmpl-other"));
                 await WriteAsync(Finish(model));
                 return true;
-            case "bad-utf8" when stream:
+            case "invalid-utf8" when stream:
                 await PlainAsync();
                 await WriteAsync([.. Chunk(model, "\" bad ")[..^4], 0xC3, 0x28, .. "\"}}]}\n\n"u8.ToArray()]);
                 await WriteAsync(Finish(model));
