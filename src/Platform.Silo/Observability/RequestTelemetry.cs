@@ -273,9 +273,29 @@ public sealed class RequestTelemetry
 /// </summary>
 internal sealed class RequestTelemetryFilter(string operation, TelemetryOptions options) : IEndpointFilter
 {
+    /// <summary>The caller's trace context from <c>traceparent</c>/<c>tracestate</c>; default (a new trace) when absent or malformed.</summary>
+    internal static ActivityContext CallerContext(IHeaderDictionary headers) =>
+        headers.TryGetValue("traceparent", out var parent) && parent.Count == 1
+        && ActivityContext.TryParse(parent[0], headers.TryGetValue("tracestate", out var state) ? state.ToString() : null, isRemote: true, out var context)
+            ? context
+            : default;
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var activity = GatewayTelemetry.Source.StartActivity(operation, ActivityKind.Internal);
+        // A child of ASP.NET Core's server span when its instrumentation is on. Else the service's own entry span, in the
+        // caller's trace when the request carries a W3C traceparent: ASP.NET Core may still have started an activity nobody
+        // exports, which must not become the parent (a backend would see a span whose parent never arrives).
+        Activity? activity;
+        if (options.HttpTracing)
+        {
+            activity = GatewayTelemetry.Source.StartActivity(operation, ActivityKind.Internal);
+        }
+        else
+        {
+            Activity.Current = null;
+            activity = GatewayTelemetry.Source.StartActivity(operation, ActivityKind.Server, CallerContext(context.HttpContext.Request.Headers));
+        }
+
         activity?.SetTag(GenAiAttributes.OperationName, operation);
         var telemetry = new RequestTelemetry(activity, operation, options);
         context.HttpContext.Features.Set(telemetry);

@@ -82,10 +82,14 @@ public static class TelemetryExtensions
                     tracing.SetSampler(sampler);
                 }
 
-                tracing
-                    .AddAspNetCoreInstrumentation(o => o.Filter = context =>
-                        !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/health"))
-                    .AddHttpClientInstrumentation();
+                if (configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>()?.HttpTracing == true)
+                {
+                    tracing
+                        .AddAspNetCoreInstrumentation(o => o.Filter = context =>
+                            !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/health"))
+                        .AddHttpClientInstrumentation();
+                }
+
                 if (!signals.OtlpAll)
                 {
                     tracing.AddOtlpExporter(o => ConfigureSignal(o, configuration, "TRACES"));

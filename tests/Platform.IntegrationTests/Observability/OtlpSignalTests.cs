@@ -21,9 +21,14 @@ public sealed class OtlpSignalTests
         });
         await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
 
-        using var response = await silo.Http.SendAsync(SiloProcess.Request(
+        // The caller's trace context reaches the request span without ASP.NET Core's instrumentation (off by default).
+        var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        var parentId = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64(1, long.MaxValue)));
+        var call = SiloProcess.Request(
             HttpMethod.Post, "/v1/chat/completions", TestEnvironment.DemoKey,
-            JsonContent.Create(new { model = "sim-small", messages = new[] { new { role = "user", content = "hi" } } })));
+            JsonContent.Create(new { model = "sim-small", messages = new[] { new { role = "user", content = "hi" } } }));
+        call.Headers.Add("traceparent", $"00-{traceId}-{parentId}-01");
+        using var response = await silo.Http.SendAsync(call);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         var arrived = await Poll.UntilAsync(
@@ -31,6 +36,10 @@ public sealed class OtlpSignalTests
         Assert.True(arrived, $"spans received: {string.Join(", ", receiver.Spans.Select(s => s.Name))}");
         var request = receiver.Spans.First(s => s.Scope == "Platform.Gateway" && s.Name == "chat sim-small");
         Assert.Equal("platform.simulated", request["gen_ai.provider.name"]);
+        Assert.Equal(traceId, request.TraceId);
+        Assert.Equal(parentId, request.ParentSpanId);
+        Assert.Equal(OtlpSpan.Server, request.Kind);
+        Assert.DoesNotContain(receiver.Spans, s => s.Scope.Contains("AspNetCore", StringComparison.Ordinal));
 
         // Metrics would have been exported every 200 ms had they been registered; /metrics is not served without the setting.
         Assert.Equal(0, receiver.MetricExports);
