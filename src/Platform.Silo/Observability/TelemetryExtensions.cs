@@ -82,7 +82,7 @@ public static class TelemetryExtensions
                     tracing.SetSampler(sampler);
                 }
 
-                if (configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>()?.HttpTracing == true)
+                if (configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>()?.HttpTracing != false)
                 {
                     tracing
                         .AddAspNetCoreInstrumentation(o => o.Filter = context =>

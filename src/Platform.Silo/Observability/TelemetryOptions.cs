@@ -40,10 +40,10 @@ public sealed class TelemetryOptions
 
     /// <summary>
     /// <c>Platform:Telemetry:HttpTracing</c>: with tracing on, also trace ASP.NET Core's server requests and HttpClient's calls.
-    /// Default false: the two instrumentations cost about a fifth of the gateway's throughput in the benchmark, and the
-    /// platform's request span (which takes the caller's <c>traceparent</c> itself) and attempt spans already cover them.
+    /// Default true. Off, the platform's request span takes the caller's <c>traceparent</c> itself and its attempt spans
+    /// stand for the provider calls (measured cheaper in some benchmark runs, not in others: see deploy/bench/RESULTS.md).
     /// </summary>
-    public bool HttpTracing { get; set; }
+    public bool HttpTracing { get; set; } = true;
 }
 
 public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>

@@ -12,7 +12,9 @@ public sealed class OtlpSignalTests
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         var dataDirectory = TestEnvironment.NewTempDirectory("platform-otel-traces");
-        await using var silo = SiloProcess.Start(SiloProcess.EmbeddedSettings(dataDirectory), environment: new Dictionary<string, string>
+        var settings = SiloProcess.EmbeddedSettings(dataDirectory);
+        settings["Platform:Telemetry:HttpTracing"] = "false"; // no ASP.NET Core span: the request span must take the caller's trace itself
+        await using var silo = SiloProcess.Start(settings, environment: new Dictionary<string, string>
         {
             ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = receiver.Endpoint + "/v1/traces",
             ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/protobuf",
@@ -21,7 +23,7 @@ public sealed class OtlpSignalTests
         });
         await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
 
-        // The caller's trace context reaches the request span without ASP.NET Core's instrumentation (off by default).
+        // The caller's trace context reaches the request span without ASP.NET Core's instrumentation.
         var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
         var parentId = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64(1, long.MaxValue)));
         var call = SiloProcess.Request(
