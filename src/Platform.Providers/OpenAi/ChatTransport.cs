@@ -104,23 +104,18 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
             {
                 if (length == buffer.Length)
                 {
-                    // Full: one byte more says whether the answer goes on (and the buffer must grow) or ended here.
-                    var probe = new byte[1];
-                    if (await stream.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
-                    {
-                        break;
-                    }
-
+                    // Full at the limit: the answer must end here. Full below it: the buffer grows.
                     if (length >= MaxResponseBytes)
                     {
-                        throw TooLarge();
+                        return await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) == 0
+                            ? read(buffer.AsMemory(0, length))
+                            : throw TooLarge();
                     }
 
                     var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, MaxResponseBytes));
                     buffer.AsSpan(0, length).CopyTo(grown);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = grown;
-                    buffer[length++] = probe[0];
                 }
 
                 var count = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);

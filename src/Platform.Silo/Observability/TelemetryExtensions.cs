@@ -17,7 +17,9 @@ namespace Platform.Silo.Observability;
 /// <param name="OtlpMetrics">Metrics go over OTLP (the base endpoint or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT).</param>
 /// <param name="Prometheus"><c>Platform:Telemetry:Prometheus</c>: <c>/metrics</c> is served.</param>
 /// <param name="OrleansTracing">Grain calls are traced (tracing on and <c>Platform:Telemetry:OrleansTracing</c>).</param>
-public sealed record TelemetrySignals(bool OtlpAll, bool OtlpTraces, bool OtlpMetrics, bool Prometheus, bool OrleansTracing)
+/// <param name="HttpTracing">ASP.NET Core's and HttpClient's spans (<c>Platform:Telemetry:HttpTracing</c>).</param>
+/// <param name="FrameworkMetrics">Orleans', ASP.NET Core's and HttpClient's metrics (<c>Platform:Telemetry:FrameworkMetrics</c>).</param>
+public sealed record TelemetrySignals(bool OtlpAll, bool OtlpTraces, bool OtlpMetrics, bool Prometheus, bool OrleansTracing, bool HttpTracing, bool FrameworkMetrics)
 {
     public bool Traces => OtlpTraces;
 
@@ -32,7 +34,7 @@ public sealed record TelemetrySignals(bool OtlpAll, bool OtlpTraces, bool OtlpMe
         var traces = all || Set(configuration, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         var metrics = all || Set(configuration, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
         var options = configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        return new TelemetrySignals(all, traces, metrics, options.Prometheus, traces && options.OrleansTracing);
+        return new TelemetrySignals(all, traces, metrics, options.Prometheus, traces && options.OrleansTracing, options.HttpTracing, options.FrameworkMetrics);
     }
 }
 
@@ -82,7 +84,7 @@ public static class TelemetryExtensions
                     tracing.SetSampler(sampler);
                 }
 
-                if (configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>()?.HttpTracing != false)
+                if (signals.HttpTracing)
                 {
                     tracing
                         .AddAspNetCoreInstrumentation(o => o.Filter = context =>
@@ -102,7 +104,7 @@ public static class TelemetryExtensions
             otel.WithMetrics(metrics =>
             {
                 metrics.AddMeter(PlatformMeter.Meter.Name);
-                if (configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>()?.FrameworkMetrics == true)
+                if (signals.FrameworkMetrics)
                 {
                     metrics.AddMeter("Microsoft.Orleans").AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
                 }
