@@ -55,6 +55,9 @@ public sealed class OpenStream : IAsyncDisposable
 
     public ServedBy ServedBy { get; }
 
+    /// <summary>Whether a wait for the provider's next update is being timed (what the watchdog counts).</summary>
+    internal bool IsWaitingForProvider => Volatile.Read(ref _waitingSince) != NotWaiting;
+
     /// <summary>
     /// Moves to the provider's next update. What was written to <paramref name="client"/> is flushed first, while
     /// the provider is being read, unless the next update has already arrived (then it is written after the ones

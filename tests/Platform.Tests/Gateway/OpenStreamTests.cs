@@ -106,7 +106,8 @@ public sealed class OpenStreamTests : IAsyncDisposable
 
         var next = test._stream.MoveNextAsync(test._client.Writer, default).AsTask();
         update.SetResult(true);
-        await WaitUntilAsync(() => update.Task.IsCompleted && test._provider.Completed == 1);
+        // The provider's answer has been taken and the wait for it has ended; only the flush to the client is pending.
+        await WaitUntilAsync(() => test._provider.Completed == 1 && !test._stream.IsWaitingForProvider);
         test._time.Advance(RouteTimeout * 3);
         Assert.False(next.IsCompleted);
 
