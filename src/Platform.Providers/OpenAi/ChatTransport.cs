@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.Diagnostics;
 using System.Net;
 using OpenAI.Chat;
 
@@ -63,6 +64,9 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
     /// One connection pool for every route, as the SDK shares one; connections are renewed so DNS changes are seen.
     /// Nothing is buffered by the client: every answer is read with headers first, so an error's body is read only
     /// as far as <see cref="ProviderHttpException.MaxBodyChars"/> and a success's only up to <see cref="MaxResponseBytes"/>.
+    /// No activity of HttpClient's own: the caller's span (the gateway's attempt span) is the provider call's, and its
+    /// context is what the provider receives (<see cref="SendAsync"/>). HttpClient's would be an extra span per call, and,
+    /// when nobody exports it, a parent the provider names that never arrives at the trace backend.
     /// </summary>
     private static readonly HttpClient Http = new(new SocketsHttpHandler
     {
@@ -71,6 +75,7 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
         AllowAutoRedirect = false,
+        ActivityHeadersPropagator = null,
     })
     {
         Timeout = Timeout.InfiniteTimeSpan,
@@ -160,6 +165,18 @@ internal sealed class HttpChatTransport(Uri endpoint, string? apiKey) : ChatTran
         {
             // Local OpenAI-compatible servers (vLLM, Ollama, llama.cpp) often need no key: none is sent then.
             request.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+
+        if (Activity.Current is { } span)
+        {
+            // W3C traceparent/tracestate (and baggage) of the current span, by the process's propagator.
+            DistributedContextPropagator.Current.Inject(span, request, static (carrier, name, value) =>
+            {
+                if (carrier is HttpRequestMessage message && value is not null)
+                {
+                    message.Headers.TryAddWithoutValidation(name, value);
+                }
+            });
         }
 
         var response = await Http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);

@@ -29,11 +29,11 @@ public static class GatewayApi
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization();
         v1.MapGet("/models", ListModels).WithSummary("Models this key may use (OpenAI shape).").Produces<OpenAiModelList>();
         v1.MapGet("/models/{model}", GetModel).WithSummary("One model this key may use (OpenAI shape).").Produces<OpenAiModel>();
-        v1.MapPost("/chat/completions", ChatCompletions).WithRequestTelemetry(app, GenAiAttributes.Chat)
+        v1.MapPost("/chat/completions", ChatCompletions).WithRequestTelemetry(app, GenAiAttributes.Chat, "/v1/chat/completions")
             .WithSummary("OpenAI chat completions, streaming (server-sent events of chat.completion.chunk objects) or not.")
             .Accepts<ChatCompletionRequest>("application/json")
             .Produces<OpenAiChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream");
-        v1.MapPost("/embeddings", Embeddings).WithRequestTelemetry(app, GenAiAttributes.Embeddings)
+        v1.MapPost("/embeddings", Embeddings).WithRequestTelemetry(app, GenAiAttributes.Embeddings, "/v1/embeddings")
             .WithSummary("OpenAI embeddings, passed through to an embedding route.")
             .Accepts<EmbeddingRequest>("application/json")
             .Produces<OpenAiEmbeddingList>();

@@ -29,6 +29,10 @@ public static class GenAiAttributes
     public const string ErrorType = "error.type";
     public const string ServerAddress = "server.address";
     public const string ServerPort = "server.port";
+    public const string HttpMethod = "http.request.method";
+    public const string HttpRoute = "http.route";
+    public const string UrlPath = "url.path";
+    public const string HttpStatusCode = "http.response.status_code";
 
     public const string Chat = "chat";
     public const string Embeddings = "embeddings";

@@ -215,6 +215,11 @@ public sealed class RequestTelemetry
         var statusClass = GatewayMetrics.StatusClass(status, cancelled);
         if (Activity is { } activity)
         {
+            if (activity.Kind == ActivityKind.Server)
+            {
+                activity.SetTag(GenAiAttributes.HttpStatusCode, status);
+            }
+
             activity.SetTag(GenAiAttributes.Tenant, tenant);
             activity.SetTag(GenAiAttributes.StatusClass, statusClass);
             if (errorType is not null)
@@ -271,7 +276,7 @@ public sealed class RequestTelemetry
 /// carries the caller's <c>traceparent</c>), lets the handler annotate it, and ends it whichever way the handler left.
 /// Added only when telemetry is configured, so a platform without it pays nothing per request.
 /// </summary>
-internal sealed class RequestTelemetryFilter(string operation, TelemetryOptions options) : IEndpointFilter
+internal sealed class RequestTelemetryFilter(string operation, string route, TelemetryOptions options) : IEndpointFilter
 {
     /// <summary>The caller's trace context from <c>traceparent</c>/<c>tracestate</c>; default (a new trace) when absent or malformed.</summary>
     internal static ActivityContext CallerContext(IHeaderDictionary headers) =>
@@ -293,7 +298,15 @@ internal sealed class RequestTelemetryFilter(string operation, TelemetryOptions 
         else
         {
             Activity.Current = null;
-            activity = GatewayTelemetry.Source.StartActivity(operation, ActivityKind.Server, CallerContext(context.HttpContext.Request.Headers));
+            var request = context.HttpContext.Request;
+            activity = GatewayTelemetry.Source.StartActivity(operation, ActivityKind.Server, CallerContext(request.Headers));
+            if (activity is { IsAllDataRequested: true })
+            {
+                // The HTTP server attributes ASP.NET Core's span would have carried (the status is set when the request ends).
+                activity.SetTag(GenAiAttributes.HttpMethod, request.Method);
+                activity.SetTag(GenAiAttributes.HttpRoute, route);
+                activity.SetTag(GenAiAttributes.UrlPath, request.Path.Value);
+            }
         }
 
         activity?.SetTag(GenAiAttributes.OperationName, operation);

@@ -210,13 +210,16 @@ public static class TelemetryExtensions
         return app;
     }
 
-    /// <summary>Wraps a gateway endpoint in its request span and metrics (<see cref="RequestTelemetryFilter"/>), when telemetry is on.</summary>
-    public static RouteHandlerBuilder WithRequestTelemetry(this RouteHandlerBuilder endpoint, IEndpointRouteBuilder app, string operation)
+    /// <summary>
+    /// Wraps a gateway endpoint in its request span and metrics (<see cref="RequestTelemetryFilter"/>), when telemetry is on;
+    /// <paramref name="route"/> is the endpoint's full route template (the span's <c>http.route</c>).
+    /// </summary>
+    public static RouteHandlerBuilder WithRequestTelemetry(this RouteHandlerBuilder endpoint, IEndpointRouteBuilder app, string operation, string route)
     {
         if (app.ServiceProvider.GetService<TelemetrySignals>() is { Any: true })
         {
             var options = app.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
-            endpoint.AddEndpointFilter(new RequestTelemetryFilter(operation, options));
+            endpoint.AddEndpointFilter(new RequestTelemetryFilter(operation, route, options));
         }
 
         return endpoint;

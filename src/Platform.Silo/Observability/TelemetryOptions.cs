@@ -39,11 +39,13 @@ public sealed class TelemetryOptions
     public bool FrameworkMetrics { get; set; }
 
     /// <summary>
-    /// <c>Platform:Telemetry:HttpTracing</c>: with tracing on, also trace ASP.NET Core's server requests and HttpClient's calls.
-    /// Default true. Off, the platform's request span takes the caller's <c>traceparent</c> itself and its attempt spans
-    /// stand for the provider calls (measured cheaper in some benchmark runs, not in others: see deploy/bench/RESULTS.md).
+    /// <c>Platform:Telemetry:HttpTracing</c>: with tracing on, also trace every ASP.NET Core server request (the management API
+    /// too) and every HttpClient call. Default false: the gateway's request span is then the SERVER span itself (it takes the
+    /// caller's <c>traceparent</c> and carries the HTTP method, route and status), its attempt spans stand for the provider
+    /// calls and hand their <c>traceparent</c> to the provider, and a request exports two spans instead of four
+    /// (deploy/bench/RESULTS.md, "Observability on / off").
     /// </summary>
-    public bool HttpTracing { get; set; } = true;
+    public bool HttpTracing { get; set; }
 }
 
 public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>

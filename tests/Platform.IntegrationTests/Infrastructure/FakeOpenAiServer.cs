@@ -32,6 +32,9 @@ public sealed partial class FakeOpenAiServer : IAsyncLifetime
     /// <summary>The last request body received per upstream model name.</summary>
     public ConcurrentDictionary<string, string> LastBody { get; } = new();
 
+    /// <summary>The W3C <c>traceparent</c> header of the last request received per upstream model name, when it had one.</summary>
+    public ConcurrentDictionary<string, string> LastTraceparent { get; } = new();
+
     public int TotalCalls => Calls.Values.Sum();
 
     public async Task InitializeAsync()
@@ -79,6 +82,10 @@ public sealed partial class FakeOpenAiServer : IAsyncLifetime
         var model = deployment ?? json.RootElement.GetProperty("model").GetString()!;
         var call = Calls.AddOrUpdate(model, 1, (_, n) => n + 1);
         LastBody[model] = body;
+        if (context.Request.Headers.TryGetValue("traceparent", out var traceparent))
+        {
+            LastTraceparent[model] = traceparent.ToString();
+        }
         var stream = json.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
         var includeUsage = json.RootElement.TryGetProperty("stream_options", out var so)
             && so.TryGetProperty("include_usage", out var iu) && iu.GetBoolean();
