@@ -155,17 +155,18 @@ if [ -n "${TRACE:-}" ]; then
   echo "trace: /tmp/bench-$TRACE.nettrace, /tmp/bench-$TRACE-{inclusive,exclusive}.txt"
 fi
 
-# PERF=<target>: perf's CPU samples of the gateway under that target at 32 connections (the runtime writes its JIT
-# symbols to /tmp/perf-<pid>.map with DOTNET_PerfMapEnabled=1, and W^X off so perf can match them; this sets both).
-if [ -n "${PERF:-}" ]; then
-  BENCH_KEY="${KEY[$PERF]}" wrk -t2 -c32 -d12s -s "$SCRIPT" "${URL[$PERF]}" >/dev/null & wrk_pid=$!
+# PERF=<targets>: perf's CPU samples of the gateway under each named target in turn at 32 connections (the runtime writes
+# its JIT symbols to /tmp/perf-<pid>.map with DOTNET_PerfMapEnabled=1, and W^X off so perf can match them; this sets both).
+# The requests served while sampling go to /tmp/bench-<target>-perf-wrk.txt, to compare samples per request.
+for p in ${PERF:-}; do
+  BENCH_KEY="${KEY[$p]}" wrk -t2 -c32 -d12s -s "$SCRIPT" "${URL[$p]}" > "/tmp/bench-$p-perf-wrk.txt" & wrk_pid=$!
   sleep 2
-  perf record -F 1999 -g -p "$GW_DOTNET_PID" -o "/tmp/bench-$PERF.perf" -- sleep 8 >/dev/null 2>&1
+  perf record -F 1999 -g -p "${PID[$p]}" -o "/tmp/bench-$p.perf" -- sleep 8 >/dev/null 2>&1
   wait "$wrk_pid"
-  perf report -i "/tmp/bench-$PERF.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^$' | head -400 > "/tmp/bench-$PERF-perf.txt" || true
-  perf report -i "/tmp/bench-$PERF.perf" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' | head -300 > "/tmp/bench-$PERF-perf-children.txt" || true
-  echo "perf: /tmp/bench-$PERF-perf.txt, /tmp/bench-$PERF-perf-children.txt"
-fi
+  perf report -i "/tmp/bench-$p.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^$' | head -400 > "/tmp/bench-$p-perf.txt" || true
+  perf report -i "/tmp/bench-$p.perf" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' | head -300 > "/tmp/bench-$p-perf-children.txt" || true
+  echo "perf: /tmp/bench-$p-perf.txt, /tmp/bench-$p-perf-children.txt"
+done
 
 results="$work/results.tsv"
 for round in $(seq 1 "$ROUNDS"); do

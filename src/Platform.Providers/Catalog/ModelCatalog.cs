@@ -38,6 +38,10 @@ public sealed class ResolvedRoute(ModelRoute route, ModelPrice price, RouteClien
     public RouteClients Clients { get; } = clients;
 
     public TimeSpan Timeout { get; } = TimeSpan.FromSeconds(route.TimeoutSeconds);
+
+    /// <summary>The provider's host and port (a span's <c>server.address</c>/<c>server.port</c>), read once; null without an endpoint.</summary>
+    public (string Host, int Port)? Server { get; } =
+        route.Endpoint is { } endpoint && Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? (uri.Host, uri.Port) : null;
 }
 
 /// <summary>

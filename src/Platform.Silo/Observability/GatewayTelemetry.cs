@@ -40,10 +40,10 @@ public static class GatewayTelemetry
         activity.SetTag(GenAiAttributes.Route, route.Name);
         activity.SetTag(GenAiAttributes.Attempt, attempt);
         activity.SetTag(GenAiAttributes.Fallback, fallback);
-        if (route.Route.Endpoint is { } endpoint && Uri.TryCreate(endpoint, UriKind.Absolute, out var uri))
+        if (route.Server is { } server)
         {
-            activity.SetTag(GenAiAttributes.ServerAddress, uri.Host);
-            activity.SetTag(GenAiAttributes.ServerPort, uri.Port);
+            activity.SetTag(GenAiAttributes.ServerAddress, server.Host);
+            activity.SetTag(GenAiAttributes.ServerPort, server.Port);
         }
 
         return activity;
