@@ -20,17 +20,21 @@ public sealed class RequestTelemetry
     private readonly TelemetryOptions _options;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly string _operation;
+
+    /// <summary>Content goes on spans only when the operator opted in and the tenant's policy stores content too.</summary>
+    private readonly bool _captureContent;
     private string? _route;
     private string? _provider;
     private string? _servedModel;
     private UsageCost? _usage;
     private bool _failed;
 
-    internal RequestTelemetry(Activity? activity, string operation, TelemetryOptions options)
+    internal RequestTelemetry(Activity? activity, string operation, TelemetryOptions options, bool tenantStoresContent)
     {
         Activity = activity;
         _operation = operation;
         _options = options;
+        _captureContent = options.CaptureContent && tenantStoresContent;
     }
 
     /// <summary>The request span; null when tracing is off or the request was not sampled.</summary>
@@ -66,7 +70,7 @@ public sealed class RequestTelemetry
             activity.SetTag(GenAiAttributes.StopSequences, stop.Select(Cap).ToArray());
         }
 
-        if (_options.CaptureContent)
+        if (_captureContent)
         {
             activity.SetTag(GenAiAttributes.InputMessages, Messages(request.Messages, _options.ContentMaxChars));
         }
@@ -160,7 +164,7 @@ public sealed class RequestTelemetry
     /// <summary>The completion text, put on the span only when content capture is on.</summary>
     public void Output(string? text)
     {
-        if (Recording && _options.CaptureContent && text is not null)
+        if (Recording && _captureContent && text is not null)
         {
             Activity!.SetTag(GenAiAttributes.OutputMessages, Messages([new ChatMessage(ChatRole.Assistant, text)], _options.ContentMaxChars));
         }
@@ -169,7 +173,7 @@ public sealed class RequestTelemetry
     /// <inheritdoc cref="Output(string?)"/>
     public void Output(StringBuilder text)
     {
-        if (Recording && _options.CaptureContent)
+        if (Recording && _captureContent)
         {
             Output(text.ToString());
         }
@@ -310,7 +314,7 @@ internal sealed class RequestTelemetryFilter(string operation, string route, Tel
         }
 
         activity?.SetTag(GenAiAttributes.OperationName, operation);
-        var telemetry = new RequestTelemetry(activity, operation, options);
+        var telemetry = new RequestTelemetry(activity, operation, options, context.HttpContext.Features.Get<Caller>() is { ContentLimitBytes: > 0 });
         context.HttpContext.Features.Set(telemetry);
         try
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Platform.IntegrationTests.Infrastructure;
 
 namespace Platform.IntegrationTests.Observability;
@@ -45,7 +46,7 @@ public sealed class OtlpTracesTests(TelemetryFixture fixture)
         Assert.Equal("2xx", request["platform.status_class"]);
         Assert.NotEqual(OtlpSpan.Error, request.StatusCode);
 
-        // Content is off by default: no prompt or completion on any span.
+        // Content capture is on for the silo, but the demo tenant's policy stores no content: none on any span.
         Assert.DoesNotContain(spans, s => s.Attributes.Values.OfType<string>().Any(v => v.Contains("secret prompt text", StringComparison.Ordinal)));
         Assert.DoesNotContain(spans, s => s.Attributes.ContainsKey("gen_ai.input.messages"));
 
@@ -140,6 +141,41 @@ public sealed class OtlpTracesTests(TelemetryFixture fixture)
         Assert.Equal(OtlpSpan.Error, failRequest.StatusCode);
         Assert.Equal("model_not_found", failRequest["error.type"]);
         Assert.Equal("4xx", failRequest["platform.status_class"]);
+    }
+
+    [Fact]
+    public async Task Content_IsOnSpans_OnlyForATenantWhosePolicyStoresContent()
+    {
+        var tenant = "otel-content-" + Guid.NewGuid().ToString("N")[..8];
+        using (var created = await fixture.Silo.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, "/api/v1/tenants", TestEnvironment.AdminKey, JsonContent.Create(new { id = tenant, displayName = "Content" }))))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        using var keyResponse = await fixture.Silo.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Post, $"/api/v1/tenants/{tenant}/keys", TestEnvironment.AdminKey, JsonContent.Create(new { name = "owner", role = "owner" })));
+        var owner = (await keyResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
+        using (var patch = await fixture.Silo.Http.SendAsync(SiloProcess.Request(
+            HttpMethod.Patch, $"/api/v1/tenants/{tenant}", owner, JsonContent.Create(new { storeRequestContent = true, requestContentMaxBytes = 1000 }))))
+        {
+            Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        }
+
+        var (traceId, parentId) = NewTraceContext();
+        var request = SiloProcess.Request(
+            HttpMethod.Post, "/v1/chat/completions", owner,
+            JsonContent.Create(new { model = "ok", messages = new[] { new { role = "user", content = "the capturable prompt" } }, max_tokens = 5 }));
+        request.Headers.Add("traceparent", $"00-{traceId}-{parentId}-01");
+        using (var response = await fixture.Silo.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var spans = await SpansOfTraceAsync(traceId, s => s.Scope == "Platform.Gateway" && s.Kind == OtlpSpan.Internal);
+        var span = Assert.Single(spans, s => s.Scope == "Platform.Gateway" && s.Kind == OtlpSpan.Internal);
+        Assert.Contains("the capturable prompt", (string)span["gen_ai.input.messages"]!, StringComparison.Ordinal);
+        Assert.True(span.Attributes.ContainsKey("gen_ai.output.messages"));
     }
 
     private static (string TraceId, string SpanId) NewTraceContext() =>

@@ -23,6 +23,7 @@ public sealed class TelemetryFixture : IAsyncLifetime
         _dataDirectory = TestEnvironment.NewTempDirectory("platform-otel");
         var settings = SiloProcess.EmbeddedSettings(_dataDirectory);
         settings["Platform:Telemetry:Prometheus"] = "true";
+        settings["Platform:Telemetry:CaptureContent"] = "true"; // on spans only for tenants whose policy stores content
         settings["Platform:Telemetry:HttpTracing"] = "true"; // ASP.NET Core's and HttpClient's spans too (opt-in)
         var i = 0;
         void Route(string name, string upstream, string? fallback = null, string mode = "chat")
