@@ -214,8 +214,11 @@ public sealed class PiiEvaluator(EvaluatorSpec spec) : PlatformEvaluator(spec)
             return ValueTask.FromResult(new Score(1, "no PII found"));
         }
 
-        var summary = string.Join(", ", found.GroupBy(f => f.Type).Select(g => $"{g.Count()} {g.Key}{(g.Count() > 1 ? "s" : "")}"));
+        var summary = string.Join(", ", found.GroupBy(f => f.Type).Select(g => $"{g.Count()} {Plural(g.Key, g.Count())}"));
         var examples = string.Join(", ", found.Take(5).Select(f => $"{f.Masked} at character {f.Index}"));
         return ValueTask.FromResult(new Score(0, $"found {summary}: {examples}{(found.Count > 5 ? ", ..." : "")}"));
     }
+
+    private static string Plural(string noun, int count) =>
+        count == 1 ? noun : noun.EndsWith('s') ? noun + "es" : noun + "s";
 }
