@@ -199,5 +199,63 @@ public sealed class DeterministicEvaluatorTests
         Assert.Contains("no expected output", reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task JsonSchema_WithMetaSchemaDeclared_Works_AndRemoteRefIsNeverFetched()
+    {
+        var declared = new EvaluatorSpec("s", EvaluatorKinds.JsonSchema,
+            Value: """{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "integer"}""");
+        Assert.Null(EvaluatorFactory.Validate(declared, 0));
+        Assert.Equal((1.0, true), Pick(await RunAsync(declared, "42")));
+
+        var remote = new EvaluatorSpec("s", EvaluatorKinds.JsonSchema, Value: """{"$ref": "https://example.invalid/other.json"}""");
+        if (EvaluatorFactory.Validate(remote, 0) is { } error)
+        {
+            Assert.StartsWith("evaluators[0].value is not a JSON schema: ", error, StringComparison.Ordinal);
+        }
+        else
+        {
+            var (score, passed, _) = await RunAsync(remote, "{}");
+            Assert.Null(score);
+            Assert.False(passed);
+        }
+    }
+
+    [Fact]
+    public async Task EveryKind_OnHostileSizedInput_ReturnsAResultWithoutThrowing()
+    {
+        // 1,000,000 characters of words, digits, punctuation and no sentence breaks; each evaluator looks at
+        // most at 100,000 characters (ROUGE-L at 2,000 tokens a side) and must answer rather than hang or throw.
+        var chunk = "aaaa 1111 2222 3333 4444 x@y, +1 (((( [[[[ {\"k\": ";
+        var huge = string.Concat(Enumerable.Repeat(chunk, 1_000_000 / chunk.Length));
+        EvaluatorSpec[] specs =
+        [
+            new("exact", EvaluatorKinds.ExactMatch),
+            new("contains", EvaluatorKinds.Contains, Value: "zzz"),
+            new("regex", EvaluatorKinds.Regex, Value: "(a+)+$"),
+            new("json", EvaluatorKinds.ValidJson),
+            new("schema", EvaluatorKinds.JsonSchema, Value: "{\"type\": \"object\"}"),
+            new("length", EvaluatorKinds.Length, MaxLength: 10),
+            new("f1", EvaluatorKinds.TokenF1),
+            new("rouge", EvaluatorKinds.RougeL),
+            new("grounded", EvaluatorKinds.Groundedness),
+            new("pii", EvaluatorKinds.Pii),
+            new("refusal", EvaluatorKinds.Refusal),
+        ];
+        foreach (var spec in specs)
+        {
+            var (score, _, reason) = await RunAsync(spec, huge, expected: huge, context: huge);
+            Assert.True(reason is { Length: > 0 and <= EvaluatorLimits.MaxReasonChars + 3 }, spec.Kind);
+            if (spec.Kind == EvaluatorKinds.RougeL)
+            {
+                Assert.Contains("first 2000 tokens", reason, StringComparison.Ordinal);
+            }
+
+            if (spec.Kind is EvaluatorKinds.ValidJson or EvaluatorKinds.JsonSchema or EvaluatorKinds.Length)
+            {
+                Assert.Equal(0.0, score);
+            }
+        }
+    }
+
     private static (double Score, bool Passed) Pick((double? Score, bool Passed, string? Reason) r) => (r.Score ?? double.NaN, r.Passed);
 }
