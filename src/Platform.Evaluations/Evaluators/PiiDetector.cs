@@ -10,8 +10,8 @@ public readonly record struct PiiMatch(string Type, int Index, int Length, strin
 /// <summary>
 /// Finds PII in text: e-mail addresses; phone numbers written with a leading '+' (8-15 digits) or in the US
 /// formats (555) 123-4567, 555-123-4567, 555.123.4567 (a bare or space-separated run of digits is not taken
-/// for a phone number: too many ordinary numbers look like one); payment card numbers (13-19 digits, optionally grouped by spaces or hyphens, with a known
-/// issuer prefix and a valid Luhn check); US SSNs written ddd-dd-dddd (area not 000/666/9xx); IBANs
+/// for a phone number: too many ordinary numbers look like one); payment card numbers (13-19 digits, optionally
+/// grouped by spaces or hyphens, with a known issuer prefix and a valid Luhn check); US SSNs written ddd-dd-dddd (area not 000/666/9xx); IBANs
 /// (country code, check digits, mod-97 check). Overlapping finds keep the first type in that order:
 /// IBAN, card, SSN, e-mail, phone. Patterns are linear; each runs with a 100 ms timeout.
 /// </summary>
@@ -37,7 +37,8 @@ public static partial class PiiDetector
     private static partial Regex EmailPattern();
 
     [GeneratedRegex(
-        @"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{1,4}){1,4}|(?:1[ .-]?)?(?:\(\d{3}\) ?\d{3}[-. ]|\d{3}-\d{3}-|\d{3}\.\d{3}\.)\d{4})(?![\w])",
+        @"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{1,4}){1,4}" +
+        @"|(?:1[ .-]?)?(?:\(\d{3}\) ?\d{3}[-. ]|\d{3}-\d{3}-|\d{3}\.\d{3}\.)\d{4})(?![\w])",
         RegexOptions.CultureInvariant, 100)]
     private static partial Regex PhonePattern();
 

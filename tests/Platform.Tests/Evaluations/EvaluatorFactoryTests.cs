@@ -14,7 +14,10 @@ public sealed class EvaluatorFactoryTests
         { new EvaluatorSpec("s", EvaluatorKinds.JsonSchema), 1, "evaluators[1].value is required for kind 'json_schema'" },
         { new EvaluatorSpec("j", EvaluatorKinds.LlmJudge), 3, "evaluators[3].judgeRoute is required for kind 'llm_judge'" },
         { new EvaluatorSpec("g", EvaluatorKinds.Groundedness, UseJudge: true), 0, "evaluators[0].judgeRoute is required when useJudge" },
-        { new EvaluatorSpec("l", EvaluatorKinds.Length, MinLength: 10, MaxLength: 5), 4, "evaluators[4].minLength (10) is greater than maxLength (5)" },
+        {
+            new EvaluatorSpec("l", EvaluatorKinds.Length, MinLength: 10, MaxLength: 5), 4,
+            "evaluators[4].minLength (10) is greater than maxLength (5)"
+        },
         { new EvaluatorSpec("l", EvaluatorKinds.Length), 0, "evaluators[0] of kind 'length' needs minLength, maxLength or both" },
         { new EvaluatorSpec("l", EvaluatorKinds.Length, MinLength: -1), 0, "evaluators[0].minLength must be from 0" },
         { new EvaluatorSpec("Bad Name", EvaluatorKinds.Pii), 0, "evaluators[0].name must be 1-64 characters" },
