@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Json.Schema;
+using Microsoft.Extensions.AI.Evaluation;
+
+namespace Platform.Evaluations.Evaluators;
+
+/// <summary>Parsing bounds shared by the JSON evaluators.</summary>
+public static class JsonLimits
+{
+    /// <summary>Deepest nesting of an output (or a schema) the JSON evaluators accept.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>Errors a json_schema reason lists.</summary>
+    public const int MaxListedErrors = 5;
+
+    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+}
+
+/// <summary>valid_json: the whole output (surrounding whitespace aside) is one JSON document, nested at most 64 deep.</summary>
+public sealed class ValidJsonEvaluator(EvaluatorSpec spec) : PlatformEvaluator(spec)
+{
+    protected override ValueTask<Score> ScoreAsync(EvaluationInput input, NumericMetric metric, CancellationToken cancellationToken)
+    {
+        if (input.OutputCut)
+        {
+            return ValueTask.FromResult(new Score(0, $"the output is longer than {EvaluatorLimits.MaxTextChars} characters"));
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(input.Output, JsonLimits.DocumentOptions);
+            return ValueTask.FromResult(new Score(1, $"the output is valid JSON ({KindOf(document.RootElement)})"));
+        }
+        catch (JsonException e)
+        {
+            return ValueTask.FromResult(new Score(0, $"the output is not valid JSON: {e.Message}"));
+        }
+    }
+
+    internal static string KindOf(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Null => "null",
+        _ => "a boolean",
+    };
+}
+
+/// <summary>
+/// json_schema: the output is JSON and validates against the schema in <see cref="EvaluatorSpec.Value"/>
+/// (JsonSchema.Net; draft 2020-12 unless the schema says otherwise). The reason lists the first errors.
+/// The schema is built once, in its own registry, and never fetches remote references.
+/// </summary>
+public sealed class JsonSchemaEvaluator(EvaluatorSpec spec) : PlatformEvaluator(spec)
+{
+    private static readonly EvaluationOptions Options = new() { OutputFormat = OutputFormat.List };
+
+    private readonly JsonSchema _schema = Parse(spec.Value ?? throw new ArgumentException("json_schema needs a value", nameof(spec)));
+
+    /// <summary>Builds a schema from text; throws <see cref="JsonException"/> or <see cref="JsonSchemaException"/> when it is not one.</summary>
+    public static JsonSchema Parse(string text)
+    {
+        // A registry of its own per schema: the global one would keep every schema ever built (and clash on $id).
+        var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
+        return JsonSchema.FromText(text, build, null, JsonLimits.DocumentOptions);
+    }
+
+    protected override ValueTask<Score> ScoreAsync(EvaluationInput input, NumericMetric metric, CancellationToken cancellationToken)
+    {
+        if (input.OutputCut)
+        {
+            return ValueTask.FromResult(new Score(0, $"the output is longer than {EvaluatorLimits.MaxTextChars} characters"));
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(input.Output, JsonLimits.DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            return ValueTask.FromResult(new Score(0, $"the output is not valid JSON: {e.Message}"));
+        }
+
+        using (document)
+        {
+            EvaluationResults results;
+            try
+            {
+                results = _schema.Evaluate(document.RootElement, Options);
+            }
+            catch (JsonSchemaException e)
+            {
+                return ValueTask.FromResult(Score.Missing($"the schema could not be applied: {e.Message}"));
+            }
+
+            if (results.IsValid)
+            {
+                return ValueTask.FromResult(new Score(1, "the output is valid JSON and matches the schema"));
+            }
+
+            var errors = new List<string>();
+            var total = 0;
+            foreach (var node in (results.Details ?? []).Prepend(results))
+            {
+                if (node.Errors is null)
+                {
+                    continue;
+                }
+
+                foreach (var (keyword, message) in node.Errors)
+                {
+                    total++;
+                    if (errors.Count < JsonLimits.MaxListedErrors)
+                    {
+                        var at = node.InstanceLocation.ToString();
+                        errors.Add($"{(at.Length == 0 ? "/" : at)}: {message} ({keyword})");
+                    }
+                }
+            }
+
+            var more = total > errors.Count ? $"; and {total - errors.Count} more" : "";
+            var list = errors.Count == 0 ? "it does not match" : string.Join("; ", errors);
+            return ValueTask.FromResult(new Score(0, $"the output does not match the schema: {list}{more}"));
+        }
+    }
+}
