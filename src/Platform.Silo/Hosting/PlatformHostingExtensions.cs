@@ -44,6 +44,7 @@ public static class PlatformHostingExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddPlatformGateway(options);
         builder.Services.AddSingleton<Platform.Silo.Prompts.PromptService>();
+        builder.Services.AddSingleton<Platform.Silo.Evaluations.DatasetService>();
         builder.Services.AddPlatformBootstrap();
         builder.Services.AddPlatformAuth();
         builder.Services.AddPlatformRequestPipeline();
@@ -72,6 +73,7 @@ public static class PlatformHostingExtensions
         app.MapTenantsApi().ProducesPlatformProblems();
         app.MapModelsApi().ProducesPlatformProblems();
         app.MapPromptsApi().ProducesPlatformProblems();
+        app.MapDatasetsApi().ProducesPlatformProblems();
         app.MapDeploymentsApi().ProducesPlatformProblems();
         app.MapBudgetsApi().ProducesPlatformProblems();
         app.MapRequestsApi().ProducesPlatformProblems();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Platform.Silo.Http;
 
@@ -44,7 +45,8 @@ public static class RequestPipeline
             context.TraceIdentifier = IsAcceptableRequestId(incoming) ? incoming : "req_" + Guid.NewGuid().ToString("N");
             context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
 
-            var limit = context.Request.Path.StartsWithSegments("/v1") ? MaxInferenceBodyBytes : MaxApiBodyBytes;
+            var limit = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize
+                ?? (context.Request.Path.StartsWithSegments("/v1") ? MaxInferenceBodyBytes : MaxApiBodyBytes);
             if (context.Request.ContentLength > limit)
             {
                 return ErrorResponses.WriteAsync(
@@ -67,6 +69,12 @@ public static class RequestPipeline
         app.UseStatusCodePages();
         return app;
     }
+
+    /// <summary>Lets one endpoint take a larger body than <see cref="MaxApiBodyBytes"/> (dataset imports).</summary>
+    public static TBuilder WithMaxBodySize<TBuilder>(this TBuilder builder, long bytes)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new BodySizeLimit(bytes));
+
+    private sealed record BodySizeLimit(long? MaxRequestBodySize) : IRequestSizeLimitMetadata;
 
     private static bool IsAcceptableRequestId(string value) =>
         value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
