@@ -120,7 +120,7 @@ public static class DeploymentsApi
     }
 
     /// <summary>A release must name an existing chat route and, when it names a prompt, an existing version or label.</summary>
-    private static async Task ValidateReleaseAsync(string tenant, Release release, string field, ModelCatalogProvider catalogs, IGrainFactory grains)
+    internal static async Task ValidateReleaseAsync(string tenant, Release release, string field, ModelCatalogProvider catalogs, IGrainFactory grains)
     {
         if (release is null || string.IsNullOrWhiteSpace(release.ModelRoute))
         {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Platform.Silo.Apis;
 using Platform.Silo.Auth;
+using Platform.Silo.Evaluations;
 using Platform.Silo.Gateway;
 using Platform.Silo.Http;
 using Platform.Silo.Observability;
@@ -43,6 +44,7 @@ public static class PlatformHostingExtensions
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddPlatformGateway(options);
+        builder.Services.AddPlatformEvaluations();
         builder.Services.AddSingleton<Platform.Silo.Prompts.PromptService>();
         builder.Services.AddSingleton<Platform.Silo.Evaluations.DatasetService>();
         builder.Services.AddPlatformBootstrap();
@@ -77,6 +79,7 @@ public static class PlatformHostingExtensions
         app.MapDeploymentsApi().ProducesPlatformProblems();
         app.MapBudgetsApi().ProducesPlatformProblems();
         app.MapRequestsApi().ProducesPlatformProblems();
+        app.MapEvaluationsApi().ProducesPlatformProblems();
         app.MapGatewayApi().ProducesOpenAiErrors();
         return app;
     }

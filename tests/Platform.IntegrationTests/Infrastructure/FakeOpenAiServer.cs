@@ -95,6 +95,12 @@ public sealed partial class FakeOpenAiServer : IAsyncLifetime
             return;
         }
 
+        if (model.StartsWith("slow", StringComparison.Ordinal))
+        {
+            // A provider that takes a while: 40 ms, then the normal answer ("Hello from slow...").
+            await Task.Delay(TimeSpan.FromMilliseconds(40), context.RequestAborted);
+        }
+
         switch (model)
         {
             case "error-500":

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Platform.IntegrationTests.Evaluations;
+
+/// <summary>Evaluation runs through the HTTP API, against routes on a fake OpenAI server.</summary>
+[Collection(EvaluationCollection.Name)]
+public sealed class EvaluationRunTests(EvaluationFixture fixture)
+{
+    private static readonly object[] ExactHello = [new { name = "exact", kind = "exact_match" }, new { name = "has_hello", kind = "contains", value = "Hello" }];
+
+    [Fact]
+    public async Task A200ItemRun_ScoresEveryItem_WithAggregates_ResultsPages_AndAJsonlExport()
+    {
+        using var client = await fixture.NewTenantAsync();
+        var items = Enumerable.Range(0, 200).Select(i => new
+        {
+            id = $"q{i:000}",
+            messages = new[] { new { role = "user", content = $"question {i}" } },
+            expected = i % 4 == 0 ? "something else" : "Hello from ok",
+        });
+        var version = await EvaluationFixture.ImportAsync(client, "two-hundred", items);
+        var id = await EvaluationFixture.StartAsync(client, new
+        {
+            dataset = "two-hundred",
+            datasetVersion = version,
+            target = new { release = new { modelRoute = "ok" } },
+            evaluators = ExactHello,
+            concurrency = 8,
+        });
+
+        var run = await EvaluationFixture.FinishedAsync(client, id);
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(200, run.GetProperty("completedItems").GetInt32());
+        Assert.Equal(0, run.GetProperty("failedItems").GetInt32());
+        var aggregates = run.GetProperty("aggregates");
+        Assert.Equal(200, aggregates.GetProperty("count").GetInt64());
+        var exact = aggregates.GetProperty("evaluators").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "exact");
+        Assert.Equal(0.75, exact.GetProperty("passRate").GetDouble(), 6);
+        Assert.True(aggregates.GetProperty("costNanoUsd").GetInt64() > 0);
+
+        // Every item once, in dataset order, with its output and scores.
+        var seen = new List<JsonElement>();
+        int? offset = 0;
+        while (offset is { } at)
+        {
+            var page = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/evaluations/runs/{id}/results?offset={at}&limit=70")).RootElement.Clone();
+            seen.AddRange(page.GetProperty("items").EnumerateArray());
+            offset = page.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.Number ? next.GetInt32() : null;
+        }
+
+        Assert.Equal(Enumerable.Range(0, 200), seen.Select(r => r.GetProperty("index").GetInt32()));
+        var first = seen[1];
+        Assert.Equal("q001", first.GetProperty("itemId").GetString());
+        Assert.Equal("Hello from ok", first.GetProperty("output").GetString());
+        Assert.Contains(first.GetProperty("scores").EnumerateArray(), s => s.GetProperty("evaluator").GetString() == "exact" && s.GetProperty("passed").GetBoolean());
+        Assert.Contains(seen[0].GetProperty("scores").EnumerateArray(), s => s.GetProperty("evaluator").GetString() == "exact" && !s.GetProperty("passed").GetBoolean());
+
+        var lines = (await client.GetStringAsync($"/api/v1/evaluations/runs/{id}/results.jsonl")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(200, lines.Length);
+        Assert.Equal("q199", JsonDocument.Parse(lines[^1]).RootElement.GetProperty("itemId").GetString());
+
+        var list = JsonDocument.Parse(await client.GetStringAsync("/api/v1/evaluations/runs?dataset=two-hundred")).RootElement;
+        Assert.Contains(list.GetProperty("data").EnumerateArray(), r => r.GetProperty("id").GetString() == id);
+    }
+
+    [Fact]
+    public async Task Compare_FindsAPlantedRegression_ItemByItem_AndCallsTheSameReleaseEqual()
+    {
+        using var client = await fixture.NewTenantAsync();
+        var items = Enumerable.Range(0, 40).Select(i => new
+        {
+            id = $"c{i}",
+            messages = new[] { new { role = "user", content = $"compare {i}" } },
+            expected = "Hello from ok",
+        });
+        var version = await EvaluationFixture.ImportAsync(client, "compare", items);
+        object Run(string route) => new { dataset = "compare", datasetVersion = version, target = new { release = new { modelRoute = route } }, evaluators = ExactHello };
+        var baseline = await EvaluationFixture.StartAsync(client, Run("ok"));
+        var same = await EvaluationFixture.StartAsync(client, Run("ok"));
+        var worse = await EvaluationFixture.StartAsync(client, Run("other"));
+        foreach (var id in new[] { baseline, same, worse })
+        {
+            Assert.Equal("completed", (await EvaluationFixture.FinishedAsync(client, id)).GetProperty("status").GetString());
+        }
+
+        var regression = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/evaluations/runs/{worse}/compare?baseline={baseline}")).RootElement;
+        var exact = regression.GetProperty("evaluators").EnumerateArray().Single(e => e.GetProperty("evaluator").GetString() == "exact");
+        Assert.Equal("regressed", exact.GetProperty("verdict").GetString());
+        Assert.Equal(40, exact.GetProperty("regressedCount").GetInt32());
+        Assert.Equal(-1.0, exact.GetProperty("meanDifference").GetDouble(), 6);
+        Assert.Contains(exact.GetProperty("regressions").EnumerateArray(), r => r.GetProperty("itemId").GetString() == "c7");
+        var contains = regression.GetProperty("evaluators").EnumerateArray().Single(e => e.GetProperty("evaluator").GetString() == "has_hello");
+        Assert.Equal("equal", contains.GetProperty("verdict").GetString());
+
+        var equal = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/evaluations/runs/{same}/compare?baseline={baseline}")).RootElement;
+        Assert.All(equal.GetProperty("evaluators").EnumerateArray(), e => Assert.Equal("equal", e.GetProperty("verdict").GetString()));
+    }
+
+    [Fact]
+    public async Task ARunThatCannotWork_IsRefusedBeforeAnythingIsCalled_NamingWhatIsWrong()
+    {
+        using var client = await fixture.NewTenantAsync();
+        var version = await EvaluationFixture.ImportAsync(client, "refusals", [new { messages = new[] { new { role = "user", content = "x" } } }]);
+        var calls = fixture.Upstream.TotalCalls;
+
+        async Task Refused(object run, HttpStatusCode status, string field)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/evaluations/runs", run);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(status == response.StatusCode, body);
+            Assert.True(body.Contains(field, StringComparison.Ordinal), body);
+        }
+
+        var release = new { release = new { modelRoute = "ok" } };
+        await Refused(new { dataset = "missing", target = release, evaluators = ExactHello }, HttpStatusCode.NotFound, "missing");
+        await Refused(new { dataset = "refusals", datasetVersion = version + 5, target = release, evaluators = ExactHello }, HttpStatusCode.NotFound, "datasetVersion");
+        await Refused(new { dataset = "refusals", target = new { release = new { modelRoute = "no-such-route" } }, evaluators = ExactHello }, HttpStatusCode.NotFound, "no-such-route");
+        await Refused(new { dataset = "refusals", target = release, evaluators = new[] { new { name = "r", kind = "regex", value = "([a-z" } } },
+            HttpStatusCode.BadRequest, "evaluators[0].value");
+        await Refused(new { dataset = "refusals", target = release, evaluators = new[] { new { name = "j", kind = "llm_judge", judgeRoute = "nope" } } },
+            HttpStatusCode.BadRequest, "evaluators[0].judgeRoute");
+        await Refused(new { dataset = "refusals", target = release, evaluators = new[] { new { name = "j", kind = "llm_judge", judgeRoute = "judge", judgePrompt = "no-rubric" } } },
+            HttpStatusCode.BadRequest, "evaluators[0].judgePrompt");
+        await Refused(new { dataset = "refusals", target = release, evaluators = ExactHello, concurrency = 1000 }, HttpStatusCode.BadRequest, "concurrency");
+        await Refused(new { dataset = "refusals", target = new { deployment = "no-deployment" }, evaluators = ExactHello }, HttpStatusCode.NotFound, "no-deployment");
+        await Refused(new { dataset = "refusals", evaluators = ExactHello }, HttpStatusCode.BadRequest, "target");
+        await Refused(new { dataset = "refusals", target = release, evaluators = Array.Empty<object>() }, HttpStatusCode.BadRequest, "evaluators");
+        Assert.Equal(calls, fixture.Upstream.TotalCalls);
+    }
+
+    [Fact]
+    public async Task AnotherTenant_CannotSeeARun()
+    {
+        using var owner = await fixture.NewTenantAsync();
+        using var stranger = await fixture.NewTenantAsync();
+        var version = await EvaluationFixture.ImportAsync(owner, "private", [new { messages = new[] { new { role = "user", content = "x" } } }]);
+        var id = await EvaluationFixture.StartAsync(owner, new { dataset = "private", datasetVersion = version, target = new { release = new { modelRoute = "ok" } }, evaluators = ExactHello });
+        await EvaluationFixture.FinishedAsync(owner, id);
+
+        foreach (var path in new[] { $"/api/v1/evaluations/runs/{id}", $"/api/v1/evaluations/runs/{id}/results", $"/api/v1/evaluations/runs/{id}/results.jsonl" })
+        {
+            using var response = await stranger.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+
+        using var cancel = await stranger.PostAsync($"/api/v1/evaluations/runs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        var list = JsonDocument.Parse(await stranger.GetStringAsync("/api/v1/evaluations/runs")).RootElement;
+        Assert.Empty(list.GetProperty("data").EnumerateArray());
+    }
+}
