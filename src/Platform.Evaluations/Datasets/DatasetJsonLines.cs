@@ -69,9 +69,17 @@ public static class DatasetJsonLines
 
         using (document)
         {
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                ? ReadItem(document.RootElement)
-                : (null, $"each line must be a JSON object, not {Kind(document.RootElement)}.");
+            try
+            {
+                return document.RootElement.ValueKind == JsonValueKind.Object
+                    ? ReadItem(document.RootElement)
+                    : (null, $"each line must be a JSON object, not {Kind(document.RootElement)}.");
+            }
+            catch (InvalidOperationException)
+            {
+                // The only string JSON can hold and .NET cannot read: an escaped surrogate without its pair.
+                return (null, "a string holds an unpaired UTF-16 surrogate (\\uD800-\\uDFFF escape); send text as valid Unicode.");
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi;
 using Platform.Evaluations;
 using Platform.Evaluations.Datasets;
 using Platform.Silo.Auth;
@@ -26,8 +28,8 @@ public static class DatasetsApi
         datasets.MapGet("/", List).RequireRoles(Readers).WithSummary("List the tenant's datasets with their latest version, with paging.");
         datasets.MapGet("/{name}", Get).RequireRoles(Readers).WithSummary("A dataset's committed versions, oldest first.");
         datasets.MapPost("/{name}/versions", Import).RequireRoles(Writers).WithMaxBodySize(DatasetLimits.MaxBodyBytes)
-            .Accepts<string>(false, "application/x-ndjson", "application/jsonl", "application/json-lines", "text/csv")
-            .WithSummary("Import a new version from JSON Lines or CSV (UTF-8, at most 64 MB and 100,000 items); skipInvalid=true skips bad lines.");
+            .WithSummary("Import a new version from JSON Lines or CSV (UTF-8, at most 64 MB and 100,000 items); skipInvalid=true skips bad lines.")
+            .AddOpenApiOperationTransformer(DescribeImportBody);
         datasets.MapGet("/{name}/versions/{version}", GetVersion).RequireRoles(Readers).WithSummary("One version ('latest' or its number).");
         datasets.MapGet("/{name}/versions/{version}/items", Items).RequireRoles(Readers)
             .WithSummary("A version's items in import order; page with offset and limit (at most 1000).");
@@ -130,6 +132,22 @@ public static class DatasetsApi
             output => datasets.ExportAsync(tenant, name, info, output, context.RequestAborted),
             "application/x-ndjson",
             $"{name}-v{info.Version}.jsonl");
+    }
+
+    /// <summary>
+    /// The import body in the OpenAPI document. Not <c>Accepts</c> metadata: routing would then answer any other content
+    /// type with its own 415, which does not name the accepted types.
+    /// </summary>
+    private static Task DescribeImportBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "One item per line (JSON Lines) or per record after a header row (CSV), in UTF-8.",
+            Content = DatasetService.ContentTypes.Keys.ToDictionary(
+                type => type, _ => new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } }),
+        };
+        return Task.CompletedTask;
     }
 
     /// <summary>The dataset format a Content-Type names (UTF-8 only), or null.</summary>
