@@ -29,7 +29,8 @@ public sealed record RolloutPolicy(
     [property: Id(6)] double MinDwellSeconds = 60,
     [property: Id(7)] double ConfidenceZ = 2.33,
     [property: Id(8)] bool AutoPromote = true,
-    [property: Id(9)] double MinLatencyIncreaseMs = 10)
+    [property: Id(9)] double MinLatencyIncreaseMs = 10,
+    [property: Id(10)] Platform.Evaluations.EvaluationGate? Gate = null)
 {
     public IReadOnlyList<int> EffectiveSteps => Steps is { Count: > 0 } s ? s : [5, 25, 50, 100];
 }

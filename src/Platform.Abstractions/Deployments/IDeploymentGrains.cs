@@ -19,8 +19,12 @@ public interface IDeploymentGrain : IGrainWithStringKey
     [Orleans.Concurrency.ReadOnly]
     Task<DeploymentHistoryPage> GetHistoryAsync(long after, int limit);
 
+    /// <summary>
+    /// Starts a canary; with an evaluation gate in the policy, only when the gate passes or <paramref name="gateOverride"/>
+    /// gives the operator's reason to start anyway (the verdict and any override go into the history and the audit log).
+    /// </summary>
     [Alias("StartCanaryAsync")]
-    Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor);
+    Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor, string? gateOverride = null);
 
     /// <summary>Sets the canary weight; <paramref name="expectedRevision"/> (when given) must match, so a stale decision never lands.</summary>
     [Alias("SetWeightAsync")]
@@ -29,8 +33,9 @@ public interface IDeploymentGrain : IGrainWithStringKey
     [Alias("PauseAsync")]
     Task<DeploymentSnapshot> PauseAsync(bool paused, string reason, Actor actor);
 
+    /// <summary>Promotes the canary; an evaluation gate applies as to <see cref="StartCanaryAsync"/> (to the monitor's promotions too).</summary>
     [Alias("PromoteAsync")]
-    Task<DeploymentSnapshot> PromoteAsync(long? expectedRevision, string reason, string? evidence, Actor actor);
+    Task<DeploymentSnapshot> PromoteAsync(long? expectedRevision, string reason, string? evidence, Actor actor, string? gateOverride = null);
 
     [Alias("RollbackAsync")]
     Task<DeploymentSnapshot> RollbackAsync(long? expectedRevision, string reason, string? evidence, Actor actor);

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Platform.Evaluations;
 using Platform.Hosting;
 using Platform.Notifications;
 using Platform.Segments;
@@ -77,7 +79,7 @@ public sealed class DeploymentGrain(
         return new DeploymentHistoryPage(entries, next, SegmentedList.Count(state.State.HistorySegments, state.State.History));
     }
 
-    public async Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor)
+    public async Task<DeploymentSnapshot> StartCanaryAsync(Release canary, int? weight, RolloutPolicy? policy, string reason, Actor actor, string? gateOverride = null)
     {
         var current = Require();
         if (current.Canary is not null)
@@ -90,6 +92,11 @@ public sealed class DeploymentGrain(
         ValidateRelease(canary, "release");
         var start = weight ?? effective.EffectiveSteps[0];
         ValidateWeight(start);
+        if (effective.Gate is { BeforeCanary: true } gate)
+        {
+            await PassGateAsync(current, gate, canary, "before the canary starts", actor, gateOverride);
+        }
+
         var next = current with
         {
             Revision = current.Revision + 1,
@@ -123,9 +130,15 @@ public sealed class DeploymentGrain(
         return await CommitAsync(next, paused ? "canary.pause" : "canary.resume", actor, reason, current.CanaryWeight, current.CanaryWeight, null);
     }
 
-    public async Task<DeploymentSnapshot> PromoteAsync(long? expectedRevision, string reason, string? evidence, Actor actor)
+    public async Task<DeploymentSnapshot> PromoteAsync(long? expectedRevision, string reason, string? evidence, Actor actor, string? gateOverride = null)
     {
         var current = RequireCanary(expectedRevision);
+        if (current.Policy.Gate is { BeforePromotion: true } gate)
+        {
+            await PassGateAsync(current, gate, current.Canary!, "before promotion", actor, gateOverride);
+            current = RequireCanary(expectedRevision);
+        }
+
         var next = current with
         {
             Revision = current.Revision + 1,
@@ -154,6 +167,30 @@ public sealed class DeploymentGrain(
         var snapshot = await CommitAsync(next, "canary.rollback", actor, reason, current.CanaryWeight, 0, evidence);
         RolloutMetrics.RolledBack(current.TenantId, automatic: actor.KeyId == "monitor");
         return snapshot;
+    }
+
+    /// <summary>
+    /// Checks the evaluation gate on <paramref name="candidate"/> and records the verdict in the history (the snapshot is
+    /// unchanged); a failed gate without an override is a 409 naming what failed. The monitor's repeated attempts record
+    /// one blocked verdict, not one a second.
+    /// </summary>
+    private async Task PassGateAsync(DeploymentSnapshot current, EvaluationGate gate, Release candidate, string when, Actor actor, string? gateOverride)
+    {
+        var verdict = await GateRuns.CheckAsync(GrainFactory, Key.Tenant, gate, candidate, current.Stable);
+        var evidence = JsonSerializer.Serialize(verdict, GateJson.Options);
+        var overridden = !verdict.Passed && !string.IsNullOrWhiteSpace(gateOverride);
+        var action = verdict.Passed ? "gate.passed" : overridden ? "gate.overridden" : "gate.blocked";
+        var reason = overridden ? $"{when}: {verdict.Reason}; overridden: {gateOverride}" : $"{when}: {verdict.Reason}";
+        var last = state.State.History.Count > 0 ? state.State.History[^1] : null;
+        if (!(action == "gate.blocked" && last is { Action: "gate.blocked" } && last.Evidence == TextLimits.Truncate(evidence, TextLimits.Evidence)))
+        {
+            await CommitAsync(current, action, actor, TextLimits.Truncate(reason, TextLimits.Reason)!, current.CanaryWeight, current.CanaryWeight, evidence);
+        }
+
+        if (!verdict.Passed && !overridden)
+        {
+            throw new PlatformException(ErrorKind.Conflict, $"The evaluation gate blocks this {(when.Contains("promotion", StringComparison.Ordinal) ? "promotion" : "canary")}: {verdict.Reason}.", "gate");
+        }
     }
 
     private async Task<DeploymentSnapshot> CommitAsync(DeploymentSnapshot next, string action, Actor actor, string reason, int? from, int? to, string? evidence)
@@ -261,5 +298,44 @@ public sealed class DeploymentGrain(
         {
             throw new PlatformException(ErrorKind.Invalid, "policy.steps must be increasing weights between 1 and 100.", "policy.steps");
         }
+
+        if (policy.Gate is { } gate)
+        {
+            ValidateGate(gate);
+        }
     }
+
+    private static void ValidateGate(EvaluationGate gate)
+    {
+        if (!DatasetNames.IsValid(gate.Dataset))
+        {
+            throw new PlatformException(ErrorKind.Invalid, "policy.gate.dataset must name a dataset (lowercase letters, digits, '-', '_', '.').", "policy.gate.dataset");
+        }
+
+        TextLimits.RequireCount(gate.Thresholds, 20, "policy.gate.thresholds");
+        for (var i = 0; i < (gate.Thresholds?.Count ?? 0); i++)
+        {
+            var t = gate.Thresholds![i];
+            var at = $"policy.gate.thresholds[{i}]";
+            if (t is null || string.IsNullOrWhiteSpace(t.Evaluator) || t.Evaluator.Length > 64)
+            {
+                throw new PlatformException(ErrorKind.Invalid, $"{at}.evaluator must name one of the run's evaluators (1-64 characters).", $"{at}.evaluator");
+            }
+
+            if (t.MinMean is null && t.MinPassRate is null)
+            {
+                throw new PlatformException(ErrorKind.Invalid, $"{at} must set minMean, minPassRate or both.", at);
+            }
+
+            if (t.MinMean is < 0 or > 1 || t.MinPassRate is < 0 or > 1 || (t.MinMean is { } m && double.IsNaN(m)) || (t.MinPassRate is { } r && double.IsNaN(r)))
+            {
+                throw new PlatformException(ErrorKind.Invalid, $"{at}: minMean and minPassRate must be between 0 and 1.", at);
+            }
+        }
+    }
+}
+
+internal static class GateJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 }

@@ -89,7 +89,8 @@ public static class DeploymentsApi
     {
         var caller = context.GetCaller();
         await ValidateReleaseAsync(caller.TenantId, request.Release, "release", catalogs, grains);
-        var snapshot = await Grain(grains, caller.TenantId, name).StartCanaryAsync(request.Release, request.Weight, request.Policy, request.Reason ?? "manual", context.GetActor());
+        var snapshot = await Grain(grains, caller.TenantId, name).StartCanaryAsync(
+            request.Release, request.Weight, request.Policy, request.Reason ?? "manual", context.GetActor(), GateOverride(request.GateOverride));
         router.Invalidate(caller.TenantId, name);
         return TypedResults.Ok(snapshot);
     }
@@ -104,7 +105,7 @@ public static class DeploymentsApi
         Act(context, grains, router, name, g => g.PauseAsync(false, request?.Reason ?? "manual", context.GetActor()));
 
     public static Task<Ok<DeploymentSnapshot>> Promote(string name, ReasonRequest? request, HttpContext context, IGrainFactory grains, DeploymentRouter router) =>
-        Act(context, grains, router, name, g => g.PromoteAsync(request?.ExpectedRevision, request?.Reason ?? "manual", null, context.GetActor()));
+        Act(context, grains, router, name, g => g.PromoteAsync(request?.ExpectedRevision, request?.Reason ?? "manual", null, context.GetActor(), GateOverride(request?.GateOverride)));
 
     public static Task<Ok<DeploymentSnapshot>> Rollback(string name, ReasonRequest? request, HttpContext context, IGrainFactory grains, DeploymentRouter router) =>
         Act(context, grains, router, name, g => g.RollbackAsync(request?.ExpectedRevision, request?.Reason ?? "manual", null, context.GetActor()));
@@ -154,6 +155,11 @@ public static class DeploymentsApi
         }
     }
 
+    private static string? GateOverride(string? reason) =>
+        reason is { Length: > TextLimits.Reason }
+            ? throw new PlatformException(ErrorKind.Invalid, $"gateOverride must be at most {TextLimits.Reason} characters.", "gateOverride")
+            : string.IsNullOrWhiteSpace(reason) ? null : reason;
+
     private static IDeploymentGrain Grain(IGrainFactory grains, string tenant, string name) =>
         PromptNames.IsValid(name) ? grains.GetGrain<IDeploymentGrain>($"{tenant}/{name}") : throw PlatformException.NotFound($"Deployment '{name}'");
 
@@ -179,6 +185,9 @@ public sealed record StartCanaryRequest
     public RolloutPolicy? Policy { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>Starts the canary although the evaluation gate fails; the reason is recorded and audited.</summary>
+    public string? GateOverride { get; init; }
 }
 
 public sealed record SetWeightRequest
@@ -195,6 +204,9 @@ public sealed record ReasonRequest
     public string? Reason { get; init; }
 
     public long? ExpectedRevision { get; init; }
+
+    /// <summary>Promotes although the evaluation gate fails; the reason is recorded and audited.</summary>
+    public string? GateOverride { get; init; }
 }
 
 public sealed record DeploymentView(DeploymentSnapshot Deployment, MonitorReport? Metrics);
