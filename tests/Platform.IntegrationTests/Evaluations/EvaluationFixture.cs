@@ -17,7 +17,7 @@ public sealed class EvaluationFixture : IAsyncLifetime
     {
         await Upstream.InitializeAsync();
         Host = new PlatformFactory();
-        Routes(Host.Settings, Upstream, "ok", "other", "judge");
+        Routes(Host.Settings, Upstream, "ok", "other", "judge", "judge-json", "echo");
     }
 
     /// <summary>Adds one priced chat route per name, each calling the fake server's model of the same name.</summary>

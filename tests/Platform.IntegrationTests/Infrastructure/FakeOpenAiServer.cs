@@ -176,6 +176,40 @@ public sealed partial class FakeOpenAiServer : IAsyncLifetime
             return;
         }
 
+        if (model == "judge-json" && !stream)
+        {
+            // A judge answering the platform's rubric with structured output (score 4 of 5), in a code fence.
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-judge",
+                @object = "chat.completion",
+                created = 1700000000,
+                model,
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = "```json\n{\"score\": 4, \"reasoning\": \"mostly right\"}\n```" }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 100, completion_tokens = 20, total_tokens = 120 },
+            });
+            return;
+        }
+
+        if (model == "echo" && !stream)
+        {
+            // Answers with the last message's text, so a test can see what the rendered prompt sent.
+            using var sent = JsonDocument.Parse(body);
+            var last = sent.RootElement.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString();
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-echo",
+                @object = "chat.completion",
+                created = 1700000000,
+                model,
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = last }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 10, completion_tokens = 5, total_tokens = 15 },
+            });
+            return;
+        }
+
         if (!stream)
         {
             context.Response.ContentType = "application/json";
