@@ -21,7 +21,7 @@ public interface IEvaluationRunGrain : IGrainWithStringKey
 
     /// <summary>Stops a pending or running run; items in flight finish and are kept. A finished run is returned unchanged.</summary>
     [Alias("CancelAsync")]
-    Task<EvaluationRunInfo?> CancelAsync(Actor actor);
+    Task<EvaluationRunInfo?> CancelAsync(Actor actor, string? reason = null);
 
     /// <summary>Results of the items <paramref name="offset"/> .. <paramref name="offset"/> + <paramref name="limit"/> - 1 stored so far, in dataset order.</summary>
     [Alias("GetResultsAsync")]

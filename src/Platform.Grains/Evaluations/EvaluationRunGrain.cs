@@ -89,7 +89,7 @@ public sealed partial class EvaluationRunGrain(
 
     public Task<EvaluationRunInfo?> GetAsync() => Task.FromResult(state.State.Info);
 
-    public async Task<EvaluationRunInfo?> CancelAsync(Actor actor)
+    public async Task<EvaluationRunInfo?> CancelAsync(Actor actor, string? reason = null)
     {
         if (state.State.Info is not { Status: EvaluationRunStatus.Running or EvaluationRunStatus.Pending } info)
         {
@@ -97,7 +97,12 @@ public sealed partial class EvaluationRunGrain(
         }
 
         LogCancelled(logger, Key.Tenant, Key.Run, actor.KeyId);
-        state.State.Info = info with { Status = EvaluationRunStatus.Cancelled, FinishedAt = time.GetUtcNow() };
+        state.State.Info = info with
+        {
+            Status = EvaluationRunStatus.Cancelled,
+            FinishedAt = time.GetUtcNow(),
+            Error = $"cancelled by key {actor.KeyId}" + (string.IsNullOrWhiteSpace(reason) ? "" : ": " + TextLimits.Truncate(reason, TextLimits.Reason)),
+        };
         await state.WriteStateAsync();
         await _stop.CancelAsync();
         if (_loop is { } loop)

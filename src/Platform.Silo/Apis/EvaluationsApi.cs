@@ -27,7 +27,8 @@ public static class EvaluationsApi
         runs.MapGet("/{id}", Get).RequireRoles(Readers).WithSummary("A run: status, progress and the aggregates of the items scored so far.");
         runs.MapPost("/{id}/cancel", Cancel).RequireRoles(Runners).WithSummary("Stop a run; what finished is kept.");
         runs.MapGet("/{id}/results", Results).RequireRoles(Readers).WithSummary("Item results in dataset order: output, latency, tokens, cost, scores.");
-        runs.MapGet("/{id}/results.jsonl", Export).RequireRoles(Readers).WithSummary("Every item result as JSON lines.");
+        runs.MapGet("/{id}/results.jsonl", Export).RequireRoles(Readers).WithSummary("Every item result as JSON Lines, in dataset order.")
+            .Produces<string>(StatusCodes.Status200OK, "application/x-ndjson");
         runs.MapGet("/{id}/compare", Compare).RequireRoles(Readers)
             .WithSummary("The run against a baseline run of the same dataset version: per evaluator, the paired difference, its 95% interval, p-value, and the items that regressed or improved.");
         return runs;
@@ -75,11 +76,17 @@ public static class EvaluationsApi
     public static async Task<Ok<EvaluationRunInfo>> Get(string id, HttpContext context, EvaluationService evaluations) =>
         TypedResults.Ok(await evaluations.GetAsync(context.GetCaller().TenantId, id));
 
-    public static async Task<Ok<EvaluationRunInfo>> Cancel(string id, HttpContext context, EvaluationService evaluations)
+    public static async Task<Ok<EvaluationRunInfo>> Cancel(string id, CancelRunRequest? request, HttpContext context, EvaluationService evaluations)
     {
+        var reason = request?.Reason;
+        if (reason is { Length: > TextLimits.Reason })
+        {
+            throw new PlatformException(ErrorKind.Invalid, $"reason must be at most {TextLimits.Reason} characters.", "reason");
+        }
+
         var tenant = context.GetCaller().TenantId;
         _ = await evaluations.GetAsync(tenant, id);
-        return TypedResults.Ok((await evaluations.Run(tenant, id).CancelAsync(context.GetActor()))!);
+        return TypedResults.Ok((await evaluations.Run(tenant, id).CancelAsync(context.GetActor(), reason))!);
     }
 
     public static async Task<Ok<EvaluationResultPage>> Results(string id, HttpContext context, EvaluationService evaluations, int offset = 0, int limit = 100)
@@ -103,7 +110,7 @@ public static class EvaluationsApi
     {
         var tenant = context.GetCaller().TenantId;
         _ = await evaluations.GetAsync(tenant, id);
-        context.Response.ContentType = "application/jsonl";
+        context.Response.ContentType = "application/x-ndjson";
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{id}.jsonl\"";
         var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
         var written = 0;
@@ -142,5 +149,8 @@ public sealed record StartRunRequest(
     int? Concurrency = null,
     int? MaxItemRetries = null,
     string? Name = null);
+
+/// <summary>Why a run is cancelled (optional; kept on the run).</summary>
+public sealed record CancelRunRequest(string? Reason = null);
 
 public sealed record RunList(IReadOnlyList<EvaluationRunSummary> Data);
