@@ -50,5 +50,9 @@ public sealed class PlatformException : Exception
     [Id(3)]
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>Provider calls made before the request failed (every route and retry), when it got as far as calling.</summary>
+    [Id(4)]
+    public int? Attempts { get; init; }
+
     public static PlatformException NotFound(string what) => new(ErrorKind.NotFound, $"{what} was not found.");
 }

@@ -61,7 +61,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             }
         }
 
-        throw Failure(primary, last);
+        throw WithAttempts(Failure(primary, last), attempts);
     }
 
     public async Task<OpenStream> OpenStreamAsync(ResolvedRoute primary, GatewayRequest request, CancellationToken cancellationToken)
@@ -115,7 +115,7 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
             }
         }
 
-        throw Failure(primary, last);
+        throw WithAttempts(Failure(primary, last), attempts);
     }
 
     /// <summary>What a successful attempt answered, on its span.</summary>
@@ -208,6 +208,13 @@ public sealed partial class ChatExecutor(ModelCatalogProvider catalogs, ILogger<
         ProviderStreamException e => e.Status,
         _ => null,
     };
+
+    private static PlatformException WithAttempts(PlatformException failure, int attempts) =>
+        attempts == 0 ? failure : new PlatformException(failure.Kind, failure.Message, failure.Field, failure.Code)
+        {
+            RetryAfterSeconds = failure.RetryAfterSeconds,
+            Attempts = attempts,
+        };
 
     private static PlatformException Failure(ResolvedRoute primary, Exception? last) => UpstreamStatus(last) switch
     {

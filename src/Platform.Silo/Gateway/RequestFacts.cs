@@ -37,7 +37,11 @@ public struct RequestFacts(string operation)
 
         var (status, _, code, _) = Http.PlatformExceptionHandler.Classify(exception);
         (Status, ErrorCode) = (status, code);
+        FailedAttempts = (exception as PlatformException)?.Attempts ?? 0;
     }
+
+    /// <summary>Provider calls made by a request that failed after calling (every route and retry).</summary>
+    public int FailedAttempts { get; set; }
 
     public readonly RequestRecord ToRecord(string requestId, Caller caller)
     {
@@ -72,7 +76,7 @@ public struct RequestFacts(string operation)
             CachedTokens = usage.CachedInputTokens,
             OutputTokens = usage.OutputTokens,
             CostNanoUsd = NanoUsd.FromUsd(usage.CostUsd),
-            Attempts = outcome?.Attempts ?? 0,
+            Attempts = outcome?.Attempts ?? FailedAttempts,
             Fallback = outcome?.Fallback ?? false,
             PromptText = limit > 0 ? Cap(PromptText(), limit) : null,
             CompletionText = limit > 0 ? Cap(CompletionText(outcome), limit) : null,

@@ -103,6 +103,7 @@ public sealed class RequestLogTests(GatewayFixture fixture)
 
         var b = rows[broken.RequestId];
         Assert.Equal((502, false, "broken"), (b.GetProperty("status").GetInt32(), b.GetProperty("success").GetBoolean(), b.GetProperty("route").GetString()));
+        Assert.Equal(3, b.GetProperty("attempts").GetInt32()); // the first call and its two retries, all failed
         Assert.False(string.IsNullOrEmpty(b.GetProperty("errorCode").GetString()));
 
         var r = rows[refused.RequestId];
