@@ -11,22 +11,27 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
     private static readonly object[] ExactHello = [new { name = "exact", kind = "exact_match" }, new { name = "has_hello", kind = "contains", value = "Hello" }];
 
     [Fact]
-    public async Task A200ItemRun_ScoresEveryItem_WithAggregates_ResultsPages_AndAJsonlExport()
+    public async Task A200ItemRun_WithTheSimulatedProvider_ScoresEveryItem_WithAggregates_ResultsPages_AndAJsonlExport()
     {
         using var client = await fixture.NewTenantAsync();
         var items = Enumerable.Range(0, 200).Select(i => new
         {
             id = $"q{i:000}",
             messages = new[] { new { role = "user", content = $"question {i}" } },
-            expected = i % 4 == 0 ? "something else" : "Hello from ok",
+            expected = i % 4 == 0 ? "the" : "never said",
         });
         var version = await EvaluationFixture.ImportAsync(client, "two-hundred", items);
         var id = await EvaluationFixture.StartAsync(client, new
         {
             dataset = "two-hundred",
             datasetVersion = version,
-            target = new { release = new { modelRoute = "ok" } },
-            evaluators = ExactHello,
+            target = new { release = new { modelRoute = "sim-small" } },
+            evaluators = new object[]
+            {
+                new { name = "long", kind = "length", minLength = 20 },
+                new { name = "words", kind = "regex", value = "^[a-z ]+$" },
+                new { name = "exact", kind = "exact_match" },
+            },
             concurrency = 8,
         });
 
@@ -36,9 +41,13 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
         Assert.Equal(0, run.GetProperty("failedItems").GetInt32());
         var aggregates = run.GetProperty("aggregates");
         Assert.Equal(200, aggregates.GetProperty("count").GetInt64());
-        var exact = aggregates.GetProperty("evaluators").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "exact");
-        Assert.Equal(0.75, exact.GetProperty("passRate").GetDouble(), 6);
+        var byName = aggregates.GetProperty("evaluators").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!);
+        Assert.Equal(1.0, byName["long"].GetProperty("passRate").GetDouble());
+        Assert.Equal(1.0, byName["words"].GetProperty("passRate").GetDouble());
+        Assert.Equal(0.0, byName["exact"].GetProperty("passRate").GetDouble());
+        Assert.Equal(200, byName["exact"].GetProperty("scored").GetInt64());
         Assert.True(aggregates.GetProperty("costNanoUsd").GetInt64() > 0);
+        Assert.True(aggregates.GetProperty("latencyP99Ms").GetDouble() >= aggregates.GetProperty("latencyP50Ms").GetDouble());
 
         // Every item once, in dataset order, with its output and scores.
         var seen = new List<JsonElement>();
@@ -51,18 +60,17 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
         }
 
         Assert.Equal(Enumerable.Range(0, 200), seen.Select(r => r.GetProperty("index").GetInt32()));
-        var first = seen[1];
-        Assert.Equal("q001", first.GetProperty("itemId").GetString());
-        Assert.Equal("Hello from ok", first.GetProperty("output").GetString());
-        Assert.Contains(first.GetProperty("scores").EnumerateArray(), s => s.GetProperty("evaluator").GetString() == "exact" && s.GetProperty("passed").GetBoolean());
-        Assert.Contains(seen[0].GetProperty("scores").EnumerateArray(), s => s.GetProperty("evaluator").GetString() == "exact" && !s.GetProperty("passed").GetBoolean());
+        Assert.Equal("q001", seen[1].GetProperty("itemId").GetString());
+        Assert.True(seen[1].GetProperty("output").GetString()!.Length >= 20);
+        Assert.True(seen[1].GetProperty("outputTokens").GetInt64() > 0);
+        Assert.Contains(seen[1].GetProperty("scores").EnumerateArray(), s => s.GetProperty("evaluator").GetString() == "long" && s.GetProperty("passed").GetBoolean());
 
         var lines = (await client.GetStringAsync($"/api/v1/evaluations/runs/{id}/results.jsonl")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(200, lines.Length);
         Assert.Equal("q199", JsonDocument.Parse(lines[^1]).RootElement.GetProperty("itemId").GetString());
 
         var list = JsonDocument.Parse(await client.GetStringAsync("/api/v1/evaluations/runs?dataset=two-hundred")).RootElement;
-        Assert.Contains(list.GetProperty("data").EnumerateArray(), r => r.GetProperty("id").GetString() == id);
+        Assert.Contains(list.GetProperty("data").EnumerateArray(), r => r.GetProperty("id").GetString() == id && r.GetProperty("status").GetString() == "completed");
     }
 
     [Fact]
