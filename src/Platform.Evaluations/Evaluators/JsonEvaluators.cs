@@ -14,6 +14,23 @@ public static class JsonLimits
     public const int MaxListedErrors = 5;
 
     public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+
+    /// <summary>
+    /// Why an output cannot be JSON from its first character, or null when it might be: most outputs of a model asked for
+    /// prose are rejected here without the parser's exception (which cost an eighth of a run's CPU in the benchmark).
+    /// </summary>
+    public static string? NotJsonStart(string output)
+    {
+        var text = output.AsSpan().TrimStart();
+        if (text.IsEmpty)
+        {
+            return "the output is not valid JSON: it is empty";
+        }
+
+        return text[0] is '{' or '[' or '"' or '-' or (>= '0' and <= '9') or 't' or 'f' or 'n'
+            ? null
+            : $"the output is not valid JSON: it starts with '{text[0]}', which no JSON value does";
+    }
 }
 
 /// <summary>valid_json: the whole output (surrounding whitespace aside) is one JSON document, nested at most 64 deep.</summary>
@@ -24,6 +41,11 @@ public sealed class ValidJsonEvaluator(EvaluatorSpec spec) : PlatformEvaluator(s
         if (input.OutputCut)
         {
             return ValueTask.FromResult(new Score(0, $"the output is longer than {EvaluatorLimits.MaxTextChars} characters"));
+        }
+
+        if (JsonLimits.NotJsonStart(input.Output) is { } notJson)
+        {
+            return ValueTask.FromResult(new Score(0, notJson));
         }
 
         try
@@ -72,6 +94,11 @@ public sealed class JsonSchemaEvaluator(EvaluatorSpec spec) : PlatformEvaluator(
         if (input.OutputCut)
         {
             return ValueTask.FromResult(new Score(0, $"the output is longer than {EvaluatorLimits.MaxTextChars} characters"));
+        }
+
+        if (JsonLimits.NotJsonStart(input.Output) is { } notJson)
+        {
+            return ValueTask.FromResult(new Score(0, notJson));
         }
 
         JsonDocument document;

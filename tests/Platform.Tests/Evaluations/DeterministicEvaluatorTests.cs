@@ -119,6 +119,20 @@ public sealed class DeterministicEvaluatorTests
         Assert.Contains("not valid JSON", textReason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Hello there", 0.0, "starts with 'H'")]
+    [InlineData("   ", 0.0, "it is empty")]
+    [InlineData("nope", 0.0, "not valid JSON")]
+    [InlineData(" \n [1, 2]", 1.0, "an array")]
+    [InlineData("-3.5", 1.0, "a number")]
+    [InlineData("null", 1.0, "null")]
+    public async Task ValidJson_ProseIsRejectedByItsFirstCharacter_AndEveryJsonStartStillParses(string output, double expected, string because)
+    {
+        var (score, _, reason) = await RunAsync(new EvaluatorSpec("j", EvaluatorKinds.ValidJson), output);
+        Assert.Equal(expected, score);
+        Assert.Contains(because, reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task JsonSchema_WithTheSameIdTwice_BuildsEachTime()
     {
