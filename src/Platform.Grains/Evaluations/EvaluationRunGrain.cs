@@ -252,6 +252,19 @@ public sealed partial class EvaluationRunGrain(
         {
             // The run was cancelled: the item is not stored and counts as not run.
         }
+        catch (Exception ex)
+        {
+            // Anything else the runner throws fails this item, stored like a failed call. Left to fault, the item was
+            // dropped unseen, or the loop stopped and its reminder ran (and billed) the same items again every minute.
+            LogItemFailed(logger, ex, Key.Tenant, Key.Run, index);
+            var error = ex is PlatformException platform
+                ? platform.Message
+                : "The item could not be evaluated because of an internal error; the silo's log has the details.";
+            lock (_finished)
+            {
+                _finished.Add(new EvaluationItemResult(index, item.Id, null, 0, 0, 0, 0, 0, error, []));
+            }
+        }
         finally
         {
             slots.Release();
@@ -403,6 +416,9 @@ public sealed partial class EvaluationRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evaluation run {Tenant}/{Run} ended {Status}: {Completed} of {Total} items")]
     private static partial void LogFinished(ILogger logger, string tenant, string run, EvaluationRunStatus status, int completed, int total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation run {Tenant}/{Run}: item {Index} failed with an unexpected error")]
+    private static partial void LogItemFailed(ILogger logger, Exception exception, string tenant, string run, int index);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation run {Tenant}/{Run} stopped on an error; its reminder resumes it")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception, string tenant, string run);

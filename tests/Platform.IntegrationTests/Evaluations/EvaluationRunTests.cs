@@ -131,6 +131,40 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
     }
 
     [Fact]
+    public async Task AnItemWhoseScoringThrows_IsStoredAsFailedOrUnscored_AndTheRunEnds()
+    {
+        // The echo route answers with the item's text: JSON whose string is an escaped lone surrogate, which .NET cannot
+        // read as a string, so scoring it against a schema throws. The run must still end, with that item accounted for.
+        using var client = await fixture.NewTenantAsync();
+        var version = await EvaluationFixture.ImportAsync(client, "surrogates",
+        [
+            new { id = "lone", messages = new[] { new { role = "user", content = "{\"a\":\"\\ud800\"}" } } },
+            new { id = "fine", messages = new[] { new { role = "user", content = "{\"a\":\"fine\"}" } } },
+        ]);
+        var id = await EvaluationFixture.StartAsync(client, new
+        {
+            dataset = "surrogates",
+            datasetVersion = version,
+            target = new { release = new { modelRoute = "echo" } },
+            evaluators = new object[] { new { name = "schema", kind = "json_schema", value = """{"properties":{"a":{"type":"string","minLength":1}}}""" } },
+            concurrency = 1,
+        });
+
+        var run = await EvaluationFixture.FinishedAsync(client, id, TimeSpan.FromSeconds(30));
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(2, run.GetProperty("completedItems").GetInt32());
+        var text = await client.GetStringAsync($"/api/v1/evaluations/runs/{id}/results");
+        Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+        var results = JsonDocument.Parse(text).RootElement.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["lone", "fine"], results.Select(r => r.GetProperty("itemId").GetString()));
+        var lone = results[0];
+        var unscored = lone.GetProperty("scores").EnumerateArray()
+            .Any(s => !s.TryGetProperty("score", out var score) || score.ValueKind == JsonValueKind.Null);
+        Assert.True(lone.TryGetProperty("error", out _) || unscored, lone.ToString());
+        Assert.Contains(results[1].GetProperty("scores").EnumerateArray(), s => s.GetProperty("passed").GetBoolean());
+    }
+
+    [Fact]
     public async Task AnotherTenant_CannotSeeARun()
     {
         using var owner = await fixture.NewTenantAsync();
