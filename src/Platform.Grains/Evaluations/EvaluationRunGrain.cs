@@ -78,10 +78,25 @@ public sealed partial class EvaluationRunGrain(
 
         var info = new EvaluationRunInfo(
             Key.Run, spec, release, EvaluationRunStatus.Running, time.GetUtcNow(), actor.KeyId, null, totalItems, 0, 0, null, null);
+
+        // The tenant's index admits the run first (it refuses one past the tenant's running runs), so a refused run stores nothing.
+        var index = GrainFactory.GetGrain<IEvaluationRunIndexGrain>(Key.Tenant);
+        await index.AddAsync(Summary(info));
         state.State.Info = info;
         state.State.KeyId = actor.KeyId;
-        await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IEvaluationRunIndexGrain>(Key.Tenant).AddAsync(Summary(info));
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored: the index learns the run failed (or finds out itself when the tenant is at its limit).
+            state.State.Info = null;
+            await index.UpdateAsync(Summary(info with { Status = EvaluationRunStatus.Failed }))
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            throw;
+        }
+
         await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartLoop();
         return info;

@@ -165,6 +165,53 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
     }
 
     [Fact]
+    public async Task ATenantsRunningRuns_AreCapped_ThePastTheCapOneIsA429ThatStoresNothing()
+    {
+        using var client = await fixture.NewTenantAsync();
+        var version = await EvaluationFixture.ImportAsync(client, "capped", [new { messages = new[] { new { role = "user", content = "x" } } }]);
+        var run = new
+        {
+            dataset = "capped", datasetVersion = version, target = new { release = new { modelRoute = "hang" } }, evaluators = ExactHello, maxItemRetries = 5,
+        };
+        var running = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            running.Add(await EvaluationFixture.StartAsync(client, run));
+        }
+
+        try
+        {
+            using (var refused = await client.PostAsJsonAsync("/api/v1/evaluations/runs", run))
+            {
+                var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                Assert.Equal("too_many_running_runs", problem.GetProperty("code").GetString());
+                Assert.Contains("10 evaluation runs running", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.True(refused.Headers.RetryAfter is not null, "no Retry-After");
+            }
+
+            var listed = JsonDocument.Parse(await client.GetStringAsync("/api/v1/evaluations/runs")).RootElement.GetProperty("data");
+            Assert.Equal(10, listed.GetArrayLength());
+
+            // A run that ends frees its place.
+            using (var cancel = await client.PostAsync($"/api/v1/evaluations/runs/{running[0]}/cancel", null))
+            {
+                Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+            }
+
+            running.Add(await EvaluationFixture.StartAsync(client, run));
+        }
+        finally
+        {
+            foreach (var id in running)
+            {
+                using var _ = await client.PostAsync($"/api/v1/evaluations/runs/{id}/cancel", null);
+            }
+        }
+    }
+
+    [Fact]
     public async Task AnotherTenant_CannotSeeARun()
     {
         using var owner = await fixture.NewTenantAsync();
