@@ -211,6 +211,24 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
         }
     }
 
+    [Theory]
+    [InlineData("""{"dataset":[]}""", "dataset", "dataset must be a string.")]
+    [InlineData("""{"dataset":"d","concurrency":1e30}""", "concurrency", "concurrency must be an integer (within range).")]
+    [InlineData("""{"dataset":"d","evaluators":[{"name":"c","kind":"contains","value":[]}]}""", "evaluators[0].value", "evaluators[0].value must be a string.")]
+    [InlineData("""{"dataset":"d","evaluators":[{"name":"c","kind":"contains","ignoreCase":1}]}""", "evaluators[0].ignoreCase", "evaluators[0].ignoreCase must be true or false.")]
+    [InlineData("""{"dataset":"d","target":{"release":{"modelRoute":{}}}}""", "target.release.modelRoute", "target.release.modelRoute must be a string.")]
+    [InlineData("""{"name":"\ud800"}""", "name", "name must be valid Unicode text")]
+    public async Task AFieldOfTheWrongKind_IsA400SayingWhatTheFieldTakes(string body, string field, string detail)
+    {
+        // Records bound through their constructor made System.Text.Json name the record, and the answer said "must be an object".
+        using var client = await fixture.NewTenantAsync();
+        using var response = await client.PostAsync("/api/v1/evaluations/runs", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.StartsWith(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnotherTenant_CannotSeeARun()
     {
