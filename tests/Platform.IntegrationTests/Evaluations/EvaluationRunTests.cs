@@ -96,6 +96,10 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
 
         var equal = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/evaluations/runs/{same}/compare?baseline={baseline}")).RootElement;
         Assert.All(equal.GetProperty("evaluators").EnumerateArray(), e => Assert.Equal("equal", e.GetProperty("verdict").GetString()));
+
+        using var itself = await client.GetAsync($"/api/v1/evaluations/runs/{same}/compare?baseline={same}");
+        Assert.Equal(HttpStatusCode.BadRequest, itself.StatusCode);
+        Assert.Equal("baseline", JsonDocument.Parse(await itself.Content.ReadAsStringAsync()).RootElement.GetProperty("field").GetString());
     }
 
     [Fact]
