@@ -52,6 +52,10 @@ public interface IEvaluationRunIndexGrain : IGrainWithStringKey
 {
     public const int MaxRuns = 1_000;
 
+    /// <summary>Runs of one tenant running at once: each may have 64 items in flight, so this bounds what one tenant asks of the silos.</summary>
+    public const int MaxRunning = 10;
+
+    /// <summary>Adds a run; a running one is refused (429, nothing added) while the tenant has <see cref="MaxRunning"/> running.</summary>
     [Alias("AddAsync")]
     Task AddAsync(EvaluationRunSummary run);
 

@@ -169,12 +169,17 @@ public static partial class EvaluatorFactory
         try
         {
             JsonSchemaEvaluator.Parse(spec.Value!);
-            return null;
         }
         catch (Exception e) when (e is JsonException or JsonSchemaException or ArgumentException or InvalidOperationException)
         {
             return $"{at}.value is not a JSON schema: {EvaluatorLimits.Quote(e.Message, 300)}";
         }
+
+        using var document = JsonDocument.Parse(spec.Value!, JsonLimits.DocumentOptions);
+        return JsonSchemaEvaluator.FindPattern(document.RootElement) is { } pattern
+            ? $"{at}.value holds a regular expression at {EvaluatorLimits.Quote(pattern, 100)}; patterns inside a JSON schema run without a time limit, "
+                + "so they are not accepted: check the text with a 'regex' evaluator instead"
+            : null;
     }
 
     private static string? CheckLength(EvaluatorSpec spec, string at)

@@ -89,6 +89,73 @@ public sealed class JsonSchemaEvaluator(EvaluatorSpec spec) : PlatformEvaluator(
         return JsonSchema.FromText(text, build, null, JsonLimits.DocumentOptions);
     }
 
+    /// <summary>Keywords whose values are instance data, not schemas (a "pattern" in them is not a regular expression).</summary>
+    private static readonly HashSet<string> DataKeywords = new(StringComparer.Ordinal) { "enum", "const", "default", "examples" };
+
+    /// <summary>Keywords whose object value maps names (property names, definition names) to schemas.</summary>
+    private static readonly HashSet<string> NamedSchemas = new(StringComparer.Ordinal)
+    {
+        "properties", "$defs", "definitions", "dependentSchemas", "dependencies",
+    };
+
+    /// <summary>
+    /// Where a schema holds a regular expression (a <c>pattern</c>, or a non-empty <c>patternProperties</c>), as a JSON
+    /// pointer; null when it holds none. JsonSchema.Net runs these with backtracking and no match timeout, so one pattern
+    /// such as <c>^(a+)+$</c> would hold a thread for hours on a short output: such schemas are refused.
+    /// </summary>
+    public static string? FindPattern(JsonElement schema) => FindPattern(schema, "", namesAreKeywords: true);
+
+    private static string? FindPattern(JsonElement element, string pointer, bool namesAreKeywords)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                if (FindPattern(item, $"{pointer}/{i++}", namesAreKeywords: true) is { } found)
+                {
+                    return found;
+                }
+            }
+
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        foreach (var property in element.EnumerateObject())
+        {
+            var at = pointer + "/" + property.Name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+            if (!namesAreKeywords)
+            {
+                if (FindPattern(property.Value, at, namesAreKeywords: true) is { } named)
+                {
+                    return named;
+                }
+
+                continue;
+            }
+
+            var value = property.Value;
+            if ((property.Name == "pattern" && value.ValueKind == JsonValueKind.String)
+                || (property.Name == "patternProperties" && value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any()))
+            {
+                return at;
+            }
+
+            if (!DataKeywords.Contains(property.Name)
+                && FindPattern(value, at, namesAreKeywords: !NamedSchemas.Contains(property.Name)) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
     protected override ValueTask<Score> ScoreAsync(EvaluationInput input, NumericMetric metric, CancellationToken cancellationToken)
     {
         if (input.OutputCut)

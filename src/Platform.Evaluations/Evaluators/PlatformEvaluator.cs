@@ -99,7 +99,21 @@ public abstract class PlatformEvaluator : IEvaluator
             chatConfiguration);
 
         var metric = new NumericMetric(Name);
-        var score = await ScoreAsync(input, metric, cancellationToken).ConfigureAwait(false);
+        Score score;
+        try
+        {
+            score = await ScoreAsync(input, metric, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // A kind that throws on some output (a library's own limits) scores nothing for that item, with the reason.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            score = Score.Missing("the output could not be scored: " + EvaluatorLimits.Quote(e.Message, 200));
+        }
         var reason = score.Reason;
         if (input.OutputCut && !SeesWholeOutput)
         {

@@ -78,10 +78,25 @@ public sealed partial class EvaluationRunGrain(
 
         var info = new EvaluationRunInfo(
             Key.Run, spec, release, EvaluationRunStatus.Running, time.GetUtcNow(), actor.KeyId, null, totalItems, 0, 0, null, null);
+
+        // The tenant's index admits the run first (it refuses one past the tenant's running runs), so a refused run stores nothing.
+        var index = GrainFactory.GetGrain<IEvaluationRunIndexGrain>(Key.Tenant);
+        await index.AddAsync(Summary(info));
         state.State.Info = info;
         state.State.KeyId = actor.KeyId;
-        await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IEvaluationRunIndexGrain>(Key.Tenant).AddAsync(Summary(info));
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored: the index learns the run failed (or finds out itself when the tenant is at its limit).
+            state.State.Info = null;
+            await index.UpdateAsync(Summary(info with { Status = EvaluationRunStatus.Failed }))
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            throw;
+        }
+
         await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartLoop(fresh: true);
         return info;
@@ -259,6 +274,19 @@ public sealed partial class EvaluationRunGrain(
         {
             // The run was cancelled: the item is not stored and counts as not run.
         }
+        catch (Exception ex)
+        {
+            // Anything else the runner throws fails this item, stored like a failed call. Left to fault, the item was
+            // dropped unseen, or the loop stopped and its reminder ran (and billed) the same items again every minute.
+            LogItemFailed(logger, ex, Key.Tenant, Key.Run, index);
+            var error = ex is PlatformException platform
+                ? platform.Message
+                : "The item could not be evaluated because of an internal error; the silo's log has the details.";
+            lock (_finished)
+            {
+                _finished.Add(new EvaluationItemResult(index, item.Id, null, 0, 0, 0, 0, 0, error, []));
+            }
+        }
         finally
         {
             slots.Release();
@@ -410,6 +438,9 @@ public sealed partial class EvaluationRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evaluation run {Tenant}/{Run} ended {Status}: {Completed} of {Total} items")]
     private static partial void LogFinished(ILogger logger, string tenant, string run, EvaluationRunStatus status, int completed, int total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation run {Tenant}/{Run}: item {Index} failed with an unexpected error")]
+    private static partial void LogItemFailed(ILogger logger, Exception exception, string tenant, string run, int index);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation run {Tenant}/{Run} stopped on an error; its reminder resumes it")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception, string tenant, string run);

@@ -132,6 +132,11 @@ public static class EvaluationsApi
             throw new PlatformException(ErrorKind.Invalid, "baseline is required: the id of the run to compare with.", "baseline");
         }
 
+        if (baseline == id)
+        {
+            throw new PlatformException(ErrorKind.Invalid, "baseline must be another run: a run compared with itself shows no difference.", "baseline");
+        }
+
         return TypedResults.Ok(await evaluations.CompareAsync(context.GetCaller().TenantId, id, baseline));
     }
 }

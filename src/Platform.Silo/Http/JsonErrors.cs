@@ -20,7 +20,9 @@ public static partial class JsonErrors
 
         if (ConvertedTo().Match(message) is { Success: true } converted)
         {
-            return $"{at} must be {Expected(converted.Groups["type"].Value)}.";
+            // A record bound through its constructor is named instead of the field's type; the reader's own complaint
+            // (its inner exception) says what the field needed.
+            return $"{at} must be {FromReader(exception.InnerException) ?? Expected(converted.Groups["type"].Value)}.";
         }
 
         if (Unmapped().Match(message) is { Success: true } unmapped)
@@ -96,6 +98,19 @@ public static partial class JsonErrors
 
         return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
     }
+
+    /// <summary>What the reader wanted, from the exception it threw reading the value (null when it does not say).</summary>
+    private static string? FromReader(Exception? inner) => inner switch
+    {
+        InvalidOperationException { Message: var m } when m.Contains("surrogate", StringComparison.Ordinal) =>
+            "valid Unicode text (it holds an unpaired \\uD800-\\uDFFF escape)",
+        InvalidOperationException { Message: var m } when m.EndsWith(" as a string.", StringComparison.Ordinal) => "a string",
+        InvalidOperationException { Message: var m } when m.EndsWith(" as a number.", StringComparison.Ordinal) => "a number",
+        InvalidOperationException { Message: var m } when m.EndsWith(" as a boolean.", StringComparison.Ordinal) => "true or false",
+        FormatException { Message: var m } when m.Contains("for an Int", StringComparison.Ordinal) || m.Contains("for an UInt", StringComparison.Ordinal) =>
+            "an integer (within range)",
+        _ => null,
+    };
 
     /// <summary>The kind of JSON value a .NET type takes, in words.</summary>
     private static string Expected(string typeName)

@@ -6,7 +6,10 @@ using Platform.IntegrationTests.Infrastructure;
 
 namespace Platform.IntegrationTests.Evaluations;
 
-/// <summary>The real host with chat routes on a fake OpenAI server: <c>ok</c> answers "Hello from ok", <c>other</c> "Hello from other".</summary>
+/// <summary>
+/// The real host with chat routes on a fake OpenAI server: <c>ok</c> answers "Hello from ok", <c>other</c> "Hello from other",
+/// <c>hang</c> answers nothing for 30 s.
+/// </summary>
 public sealed class EvaluationFixture : IAsyncLifetime
 {
     public FakeOpenAiServer Upstream { get; } = new();
@@ -17,7 +20,7 @@ public sealed class EvaluationFixture : IAsyncLifetime
     {
         await Upstream.InitializeAsync();
         Host = new PlatformFactory();
-        Routes(Host.Settings, Upstream, "ok", "other", "judge", "judge-json", "echo");
+        Routes(Host.Settings, Upstream, "ok", "other", "judge", "judge-json", "echo", "hang");
     }
 
     /// <summary>Adds one priced chat route per name, each calling the fake server's model of the same name.</summary>

@@ -104,6 +104,10 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
 
         var equal = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/evaluations/runs/{same}/compare?baseline={baseline}")).RootElement;
         Assert.All(equal.GetProperty("evaluators").EnumerateArray(), e => Assert.Equal("equal", e.GetProperty("verdict").GetString()));
+
+        using var itself = await client.GetAsync($"/api/v1/evaluations/runs/{same}/compare?baseline={same}");
+        Assert.Equal(HttpStatusCode.BadRequest, itself.StatusCode);
+        Assert.Equal("baseline", JsonDocument.Parse(await itself.Content.ReadAsStringAsync()).RootElement.GetProperty("field").GetString());
     }
 
     [Fact]
@@ -136,6 +140,105 @@ public sealed class EvaluationRunTests(EvaluationFixture fixture)
         await Refused(new { dataset = "refusals", evaluators = ExactHello }, HttpStatusCode.BadRequest, "target");
         await Refused(new { dataset = "refusals", target = release, evaluators = Array.Empty<object>() }, HttpStatusCode.BadRequest, "evaluators");
         Assert.Equal(calls, fixture.Upstream.TotalCalls);
+    }
+
+    [Fact]
+    public async Task AnItemWhoseScoringThrows_IsStoredAsFailedOrUnscored_AndTheRunEnds()
+    {
+        // The echo route answers with the item's text: JSON whose string is an escaped lone surrogate, which .NET cannot
+        // read as a string, so scoring it against a schema throws. The run must still end, with that item accounted for.
+        using var client = await fixture.NewTenantAsync();
+        var version = await EvaluationFixture.ImportAsync(client, "surrogates",
+        [
+            new { id = "lone", messages = new[] { new { role = "user", content = "{\"a\":\"\\ud800\"}" } } },
+            new { id = "fine", messages = new[] { new { role = "user", content = "{\"a\":\"fine\"}" } } },
+        ]);
+        var id = await EvaluationFixture.StartAsync(client, new
+        {
+            dataset = "surrogates",
+            datasetVersion = version,
+            target = new { release = new { modelRoute = "echo" } },
+            evaluators = new object[] { new { name = "schema", kind = "json_schema", value = """{"properties":{"a":{"type":"string","minLength":1}}}""" } },
+            concurrency = 1,
+        });
+
+        var run = await EvaluationFixture.FinishedAsync(client, id, TimeSpan.FromSeconds(30));
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(2, run.GetProperty("completedItems").GetInt32());
+        var text = await client.GetStringAsync($"/api/v1/evaluations/runs/{id}/results");
+        Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+        var results = JsonDocument.Parse(text).RootElement.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["lone", "fine"], results.Select(r => r.GetProperty("itemId").GetString()));
+        var lone = results[0];
+        var unscored = lone.GetProperty("scores").EnumerateArray()
+            .Any(s => !s.TryGetProperty("score", out var score) || score.ValueKind == JsonValueKind.Null);
+        Assert.True(lone.TryGetProperty("error", out _) || unscored, lone.ToString());
+        Assert.Contains(results[1].GetProperty("scores").EnumerateArray(), s => s.GetProperty("passed").GetBoolean());
+    }
+
+    [Fact]
+    public async Task ATenantsRunningRuns_AreCapped_ThePastTheCapOneIsA429ThatStoresNothing()
+    {
+        using var client = await fixture.NewTenantAsync();
+        var version = await EvaluationFixture.ImportAsync(client, "capped", [new { messages = new[] { new { role = "user", content = "x" } } }]);
+        var run = new
+        {
+            dataset = "capped", datasetVersion = version, target = new { release = new { modelRoute = "hang" } }, evaluators = ExactHello, maxItemRetries = 5,
+        };
+        var running = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            running.Add(await EvaluationFixture.StartAsync(client, run));
+        }
+
+        try
+        {
+            using (var refused = await client.PostAsJsonAsync("/api/v1/evaluations/runs", run))
+            {
+                var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                Assert.Equal("too_many_running_runs", problem.GetProperty("code").GetString());
+                Assert.Contains("10 evaluation runs running", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.True(refused.Headers.RetryAfter is not null, "no Retry-After");
+            }
+
+            var listed = JsonDocument.Parse(await client.GetStringAsync("/api/v1/evaluations/runs")).RootElement.GetProperty("data");
+            Assert.Equal(10, listed.GetArrayLength());
+
+            // A run that ends frees its place.
+            using (var cancel = await client.PostAsync($"/api/v1/evaluations/runs/{running[0]}/cancel", null))
+            {
+                Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+            }
+
+            running.Add(await EvaluationFixture.StartAsync(client, run));
+        }
+        finally
+        {
+            foreach (var id in running)
+            {
+                using var _ = await client.PostAsync($"/api/v1/evaluations/runs/{id}/cancel", null);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"dataset":[]}""", "dataset", "dataset must be a string.")]
+    [InlineData("""{"dataset":"d","concurrency":1e30}""", "concurrency", "concurrency must be an integer (within range).")]
+    [InlineData("""{"dataset":"d","evaluators":[{"name":"c","kind":"contains","value":[]}]}""", "evaluators[0].value", "evaluators[0].value must be a string.")]
+    [InlineData("""{"dataset":"d","evaluators":[{"name":"c","kind":"contains","ignoreCase":1}]}""", "evaluators[0].ignoreCase", "evaluators[0].ignoreCase must be true or false.")]
+    [InlineData("""{"dataset":"d","target":{"release":{"modelRoute":{}}}}""", "target.release.modelRoute", "target.release.modelRoute must be a string.")]
+    [InlineData("""{"name":"\ud800"}""", "name", "name must be valid Unicode text")]
+    public async Task AFieldOfTheWrongKind_IsA400SayingWhatTheFieldTakes(string body, string field, string detail)
+    {
+        // Records bound through their constructor made System.Text.Json name the record, and the answer said "must be an object".
+        using var client = await fixture.NewTenantAsync();
+        using var response = await client.PostAsync("/api/v1/evaluations/runs", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.StartsWith(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

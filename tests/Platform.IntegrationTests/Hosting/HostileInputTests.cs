@@ -44,6 +44,16 @@ public sealed class HostileInputTests(PlatformFactory factory)
         { "PUT", "/api/v1/deployments/{d}/canary/weight", """{"weight":20,"expectedRevision":null,"reason":"more"}""" },
         { "POST", "/api/v1/deployments/{d}/canary/rollback", """{"reason":"no","expectedRevision":null}""" },
         {
+            "POST", "/api/v1/deployments",
+            """{"name":"g{r}","stable":{"modelRoute":"sim-small"},"policy":{"autoPromote":false,"gate":{"dataset":"ds","thresholds":[{"evaluator":"c","minMean":0.5,"minPassRate":0.5}],"requireNoRegression":true,"beforeCanary":true,"beforePromotion":true}}}"""
+        },
+        { "POST", "/api/v1/deployments/{d}/canary/promote", """{"reason":"ship","expectedRevision":null,"gateOverride":"checked by hand"}""" },
+        {
+            "POST", "/api/v1/evaluations/runs",
+            """{"dataset":"ds","datasetVersion":1,"target":{"release":{"modelRoute":"sim-small","temperature":0.2,"maxTokens":10}},"evaluators":[{"name":"c","kind":"contains","value":"a","ignoreCase":true,"threshold":0.5},{"name":"l","kind":"length","minLength":1,"maxLength":100},{"name":"s","kind":"json_schema","value":"{\"type\":\"object\"}"},{"name":"j","kind":"llm_judge","judgeRoute":"sim-small","judgePromptVersion":"1"}],"concurrency":2,"maxItemRetries":1,"name":"n"}"""
+        },
+        { "POST", "/api/v1/evaluations/runs", """{"dataset":"ds","target":{"deployment":"{d}","arm":"canary"},"evaluators":[{"name":"g","kind":"groundedness","useJudge":false}]}""" },
+        {
             "POST", "/v1/chat/completions",
             """{"model":"sim-small","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}],"temperature":0.1,"max_tokens":5,"stop":["x"],"seed":1,"tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object","properties":{}}}}],"tool_choice":"auto","response_format":{"type":"text"},"stream_options":{"include_usage":true},"user":"u","metadata":{"k":"v"}}"""
         },
@@ -160,6 +170,9 @@ public sealed class HostileInputTests(PlatformFactory factory)
             "/api/v1/deployments",
             Json("""{"name":"DEP","stable":{"modelRoute":"sim-small"},"policy":{"autoPromote":false}}""".Replace("DEP", deployment, StringComparison.Ordinal)));
         using var canary = await client.PostAsync($"/api/v1/deployments/{deployment}/canary", Json("""{"release":{"modelRoute":"sim-large"},"weight":10}"""));
+        using var dataset = await client.PostAsync(
+            "/api/v1/datasets/ds/versions",
+            new StringContent("""{"id":"a","messages":[{"role":"user","content":"hi"}],"expected":"x","context":"c"}""", Encoding.UTF8, "application/x-ndjson"));
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

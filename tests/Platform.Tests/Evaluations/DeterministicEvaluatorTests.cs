@@ -144,6 +144,17 @@ public sealed class DeterministicEvaluatorTests
     }
 
     [Fact]
+    public async Task JsonSchema_OnAStringThatIsNotUnicode_HasNoScoreAndSaysWhy_InsteadOfThrowing()
+    {
+        // Valid JSON text, but the escaped lone surrogate cannot be read as a .NET string, which minLength needs.
+        var spec = new EvaluatorSpec("s", EvaluatorKinds.JsonSchema, Value: """{"properties":{"a":{"type":"string","minLength":1}}}""");
+        var (score, passed, reason) = await RunAsync(spec, """{"a":"\ud800"}""");
+        Assert.Null(score);
+        Assert.False(passed);
+        Assert.StartsWith("the output could not be scored: ", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Length_ChecksBothBoundsOnTheWholeOutput()
     {
         var spec = new EvaluatorSpec("len", EvaluatorKinds.Length, MinLength: 5, MaxLength: 10);

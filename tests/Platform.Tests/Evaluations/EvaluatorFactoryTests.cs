@@ -31,7 +31,35 @@ public sealed class EvaluatorFactoryTests
             "evaluators[0].value must be at most 65536 characters"
         },
         { new EvaluatorSpec("j", EvaluatorKinds.LlmJudge, JudgeRoute: new string('r', 129)), 0, "evaluators[0].judgeRoute must be at most 128" },
+
+        // JsonSchema.Net runs schema patterns with backtracking and no timeout: ^(a+)+$ on 40 a's and a '!' would take hours.
+        {
+            new EvaluatorSpec("s", EvaluatorKinds.JsonSchema, Value: """{"type":"object","properties":{"code":{"type":"string","pattern":"^(a+)+$"}}}"""), 2,
+            "evaluators[2].value holds a regular expression at /properties/code/pattern; patterns inside a JSON schema run without a time limit"
+        },
+        {
+            new EvaluatorSpec("s", EvaluatorKinds.JsonSchema, Value: """{"$defs":{"x":{"patternProperties":{"^(a|aa)+$":{}}}},"$ref":"#/$defs/x"}"""), 0,
+            "evaluators[0].value holds a regular expression at /$defs/x/patternProperties;"
+        },
+        {
+            new EvaluatorSpec("s", EvaluatorKinds.JsonSchema, Value: """{"prefixItems":[{"propertyNames":{"pattern":"(x+x+)+y"}}]}"""), 0,
+            "evaluators[0].value holds a regular expression at /prefixItems/0/propertyNames/pattern;"
+        },
     };
+
+    [Fact]
+    public void Validate_JsonSchemaWithoutRegularExpressions_IsAccepted_EvenWithFieldsOrDataNamedPattern()
+    {
+        // A property named "pattern", a definition named "patternProperties", and "pattern" inside enum, const and
+        // examples are names and data, not regular expressions.
+        var schema = """
+            {"type":"object",
+             "properties":{"pattern":{"type":"string","enum":[{"pattern":"(a+)+$"}]},"patternProperties":{"const":{"pattern":"x"}}},
+             "$defs":{"patternProperties":{"type":"integer","examples":[{"pattern":"y"}]}},
+             "patternProperties":{}}
+            """;
+        Assert.Null(EvaluatorFactory.Validate(new EvaluatorSpec("s", EvaluatorKinds.JsonSchema, Value: schema), 0));
+    }
 
     [Theory]
     [MemberData(nameof(Invalid))]
