@@ -70,6 +70,56 @@ public sealed record EvaluationItemResult(
     [property: Id(10)] int Attempts = 1)
 {
     public const int MaxOutputChars = 8_000;
+
+    /// <summary>Most UTF-8 bytes of a stored output, of all its reasons together, and of its error: 50 results fit one storage record.</summary>
+    public const int MaxOutputBytes = 8 * 1024;
+
+    public const int MaxReasonsBytes = 4 * 1024;
+
+    public const int MaxErrorBytes = 1024;
+
+    /// <summary>
+    /// The result as stored: output, reasons and error cut to their byte budgets, so a page of
+    /// <see cref="IEvaluationResultPageGrain.PageSize"/> results stays well under an Azure Table entity's 1 MB, whatever the script.
+    /// </summary>
+    public EvaluationItemResult Bounded()
+    {
+        var perReason = Scores.Count == 0 ? MaxReasonsBytes : MaxReasonsBytes / Scores.Count;
+        return this with
+        {
+            Output = Cut(Output, MaxOutputChars, MaxOutputBytes),
+            Error = Cut(Error, MaxErrorBytes, MaxErrorBytes),
+            Scores = Scores.Any(s => s.Reason is { Length: > 0 } r && System.Text.Encoding.UTF8.GetByteCount(r) > perReason)
+                ? [.. Scores.Select(s => s with { Reason = Cut(s.Reason, perReason, perReason) })]
+                : Scores,
+        };
+    }
+
+    /// <summary>The text cut to at most <paramref name="maxChars"/> characters and <paramref name="maxBytes"/> UTF-8 bytes, never inside a surrogate pair.</summary>
+    public static string? Cut(string? text, int maxChars, int maxBytes)
+    {
+        if (text is null || (text.Length <= maxChars && text.Length * 3 <= maxBytes))
+        {
+            return text;
+        }
+
+        var bytes = 0;
+        var end = 0;
+        while (end < text.Length && end < maxChars)
+        {
+            var width = char.IsHighSurrogate(text[end]) && end + 1 < text.Length && char.IsLowSurrogate(text[end + 1]) ? 2 : 1;
+            var size = width == 2 ? 4 : text[end] < 0x80 ? 1 : text[end] < 0x800 ? 2 : 3;
+            if (bytes + size > maxBytes || end + width > maxChars)
+            {
+                break;
+            }
+
+            bytes += size;
+            end += width;
+        }
+
+        return end == text.Length ? text : text[..end];
+    }
 }
 
 /// <summary>A run as it stands: its request, the release it resolved to, progress, and the aggregates of the items scored so far.</summary>

@@ -263,7 +263,7 @@ public sealed partial class EvaluationRunGrain(
             var result = await Task.Run(() => runner.RunAsync(run, item, index, stop), stop);
             lock (_finished)
             {
-                _finished.Add(result);
+                _finished.Add(result.Bounded());
             }
         }
         catch (EvaluationHaltedException ex)
@@ -284,7 +284,7 @@ public sealed partial class EvaluationRunGrain(
                 : "The item could not be evaluated because of an internal error; the silo's log has the details.";
             lock (_finished)
             {
-                _finished.Add(new EvaluationItemResult(index, item.Id, null, 0, 0, 0, 0, 0, error, []));
+                _finished.Add(new EvaluationItemResult(index, item.Id, null, 0, 0, 0, 0, 0, error, []).Bounded());
             }
         }
         finally
