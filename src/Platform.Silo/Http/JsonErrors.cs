@@ -20,9 +20,10 @@ public static partial class JsonErrors
 
         if (ConvertedTo().Match(message) is { Success: true } converted)
         {
-            // A record bound through its constructor is named instead of the field's type; the reader's own complaint
-            // (its inner exception) says what the field needed.
-            return $"{at} must be {FromReader(exception.InnerException) ?? Expected(converted.Groups["type"].Value)}.";
+            // A record bound through its constructor is named instead of the field's type ("an object"); then the reader's
+            // own complaint (its inner exception) says what the field needed. A field's own type is said as before.
+            var expected = Expected(converted.Groups["type"].Value);
+            return $"{at} must be {(expected == "an object" ? FromReader(exception.InnerException) ?? expected : expected)}.";
         }
 
         if (Unmapped().Match(message) is { Success: true } unmapped)
