@@ -1,6 +1,5 @@
 using Platform.Deployments;
 using Platform.Evaluations;
-using Platform.Evaluations.Comparisons;
 using Platform.Evaluations.Evaluators;
 using Platform.Gateway;
 using Platform.Prompts;
@@ -100,45 +99,8 @@ public sealed class EvaluationService(IGrainFactory grains, ModelCatalogProvider
                 "baseline");
         }
 
-        var candidateScores = await ScoresAsync(tenant, candidateId);
-        var baselineScores = await ScoresAsync(tenant, baselineId);
-        var names = candidate.Spec.Evaluators.Select(e => e.Name).Where(n => baseline.Spec.Evaluators.Any(b => b.Name == n)).ToList();
-        var comparisons = names
-            .Select(n => RunComparer.Compare(
-                n,
-                baselineScores.Scores.GetValueOrDefault(n) ?? [],
-                candidateScores.Scores.GetValueOrDefault(n) ?? [],
-                baselineScores.Passed.GetValueOrDefault(n),
-                candidateScores.Passed.GetValueOrDefault(n)))
-            .ToList();
+        var comparisons = await RunScores.CompareAsync(grains, tenant, candidate, baseline);
         return new RunComparison(candidateId, baselineId, candidate.Spec.Dataset, candidate.Spec.DatasetVersion, comparisons);
-    }
-
-    /// <summary>Each evaluator's scores and pass flags of a run, by item id.</summary>
-    private async Task<(Dictionary<string, Dictionary<string, double>> Scores, Dictionary<string, Dictionary<string, bool>> Passed)> ScoresAsync(
-        string tenant, string id)
-    {
-        var scores = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
-        var passed = new Dictionary<string, Dictionary<string, bool>>(StringComparer.Ordinal);
-        await foreach (var result in ResultsAsync(tenant, id))
-        {
-            foreach (var score in result.Scores)
-            {
-                if (score.Score is { } value)
-                {
-                    if (!scores.TryGetValue(score.Evaluator, out var byItem))
-                    {
-                        scores[score.Evaluator] = byItem = new Dictionary<string, double>(StringComparer.Ordinal);
-                        passed[score.Evaluator] = [];
-                    }
-
-                    byItem[result.ItemId] = value;
-                    passed[score.Evaluator][result.ItemId] = score.Passed;
-                }
-            }
-        }
-
-        return (scores, passed);
     }
 
     private async Task<DatasetVersionInfo> DatasetAsync(string tenant, string name, int version)
