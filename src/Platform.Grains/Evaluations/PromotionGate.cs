@@ -16,29 +16,35 @@ public static class PromotionGate
         }
 
         var findings = new List<string>();
-        var failed = false;
+        var failures = new List<string>();
+        void Found(string finding, bool failing)
+        {
+            findings.Add(finding);
+            if (failing)
+            {
+                failures.Add(finding);
+            }
+        }
+
         foreach (var threshold in gate.Thresholds ?? [])
         {
             var aggregate = candidate.Aggregates?.Evaluators.FirstOrDefault(e => e.Name == threshold.Evaluator);
             if (aggregate is null)
             {
-                failed = true;
-                findings.Add($"{threshold.Evaluator}: not scored by run {candidate.Id}");
+                Found($"{threshold.Evaluator}: not scored by run {candidate.Id}", true);
                 continue;
             }
 
             if (threshold.MinMean is { } minMean)
             {
                 var ok = aggregate.MeanScore is { } mean && mean >= minMean;
-                failed |= !ok;
-                findings.Add($"{threshold.Evaluator}: mean {Format(aggregate.MeanScore)} {(ok ? ">=" : "<")} {Format(minMean)}");
+                Found($"{threshold.Evaluator}: mean {Format(aggregate.MeanScore)} {(ok ? ">=" : "<")} {Format(minMean)}", !ok);
             }
 
             if (threshold.MinPassRate is { } minPassRate)
             {
                 var ok = aggregate.PassRate is { } rate && rate >= minPassRate;
-                failed |= !ok;
-                findings.Add($"{threshold.Evaluator}: pass rate {Format(aggregate.PassRate)} {(ok ? ">=" : "<")} {Format(minPassRate)}");
+                Found($"{threshold.Evaluator}: pass rate {Format(aggregate.PassRate)} {(ok ? ">=" : "<")} {Format(minPassRate)}", !ok);
             }
         }
 
@@ -46,26 +52,24 @@ public static class PromotionGate
         {
             if (baseline is null)
             {
-                failed = true;
-                findings.Add($"no finished run of the stable release on dataset '{gate.Dataset}' v{candidate.Spec.DatasetVersion} to compare with");
+                Found($"no finished run of the stable release on dataset '{gate.Dataset}' v{candidate.Spec.DatasetVersion} to compare with", true);
             }
             else
             {
                 foreach (var comparison in comparisons ?? [])
                 {
-                    var regressed = comparison.Verdict == ComparisonVerdicts.Regressed;
-                    failed |= regressed;
-                    findings.Add(
+                    Found(
                         $"{comparison.Evaluator}: {comparison.Verdict} against run {baseline.Id} (difference {Format(comparison.MeanDifference)}, "
-                        + $"95% CI [{Format(comparison.CiLow)}, {Format(comparison.CiHigh)}], p={Format(comparison.PValue)}, {comparison.RegressedCount} items regressed)");
+                        + $"95% CI [{Format(comparison.CiLow)}, {Format(comparison.CiHigh)}], p={Format(comparison.PValue)}, {comparison.RegressedCount} items regressed)",
+                        comparison.Verdict == ComparisonVerdicts.Regressed);
                 }
             }
         }
 
-        var reason = failed
-            ? "evaluation gate failed: " + string.Join("; ", findings.Where(f => f.Contains(" < ", StringComparison.Ordinal) || f.Contains("regressed against", StringComparison.Ordinal) || f.StartsWith("no ", StringComparison.Ordinal) || f.Contains("not scored", StringComparison.Ordinal)))
+        var reason = failures.Count > 0
+            ? "evaluation gate failed: " + string.Join("; ", failures)
             : $"evaluation gate passed (run {candidate.Id})";
-        return new GateVerdict(!failed, reason, candidate.Id, baseline?.Id, findings);
+        return new GateVerdict(failures.Count == 0, reason, candidate.Id, baseline?.Id, findings);
     }
 
     private static string Format(double? value) => value?.ToString("0.####", CultureInfo.InvariantCulture) ?? "none";

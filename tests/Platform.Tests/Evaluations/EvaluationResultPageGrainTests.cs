@@ -12,15 +12,15 @@ public sealed class EvaluationResultPageGrainTests(ClusterFixture fixture)
     public async Task AFullPage_LeavesMemoryOnceStored_AndStillAnswersFromStorage()
     {
         var page = fixture.Grains.GetGrain<IEvaluationResultPageGrain>($"t{Guid.NewGuid():N}/run/0");
-        var before = await ActivationsAsync();
+        var before = await GrainActivations.CountAsync(fixture.Grains, PageGrain);
         var size = IEvaluationResultPageGrain.PageSize;
 
         // Out of order, as items finish; a partial page stays in memory, since more of its results are coming.
         Assert.Equal(size - 1, await page.AddAsync([.. Enumerable.Range(1, size - 1).Reverse().Select(Result)]));
-        Assert.Equal(before + 1, await ActivationsAsync());
+        Assert.Equal(before + 1, await GrainActivations.CountAsync(fixture.Grains, PageGrain));
 
         Assert.Equal(1, await page.AddAsync([Result(0)]));
-        var after = await Poll(ActivationsAsync, n => n == before, TimeSpan.FromSeconds(20));
+        var after = await GrainActivations.PollAsync(fixture.Grains, PageGrain, before);
         Assert.True(after == before, $"{after - before} page activations left after the page was complete");
 
         // Read back from storage: every result once, in dataset order, and a result added again is not stored twice.
@@ -31,27 +31,4 @@ public sealed class EvaluationResultPageGrainTests(ClusterFixture fixture)
 
     private static EvaluationItemResult Result(int index) =>
         new(index, $"item-{index}", $"out {index}", 1.5, 10, 20, 300, 0, null, [new ItemScore("exact", 1, true, "matches")]);
-
-    private async Task<int> ActivationsAsync()
-    {
-        var statistics = await fixture.Grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
-        return statistics.Where(s => s.GrainType.StartsWith(PageGrain + ",", StringComparison.Ordinal) || s.GrainType == PageGrain)
-            .Sum(s => s.ActivationCount);
-    }
-
-    /// <summary>Reads until the value holds or the deadline passes (no fixed sleep); returns the last value read.</summary>
-    private static async Task<T> Poll<T>(Func<Task<T>> read, Func<T, bool> holds, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var value = await read();
-            if (holds(value) || DateTime.UtcNow > deadline)
-            {
-                return value;
-            }
-
-            await Task.Delay(50);
-        }
-    }
 }
